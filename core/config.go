@@ -1,0 +1,342 @@
+package core
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// Provider ids, the same in Go, WASM, JS and the CLI.
+const (
+	MoversConnect = "moversconnect"
+	DQEIDMobile   = "dqe-idmobile"
+	ByDesign      = "bydesign"
+	CRMCOM        = "crmcom"
+)
+
+// DefaultLeeway is how many seconds before expiry a token turns stale and is
+// refreshed: auth0-spa-js's 60 s, wide enough for a slow refresh round trip.
+const DefaultLeeway = 60
+
+// Config is one token endpoint's settings. Only the fields of Provider are
+// used; ParseConfig rejects the others so a misspelt key cannot be ignored.
+type Config struct {
+	Provider      string
+	BaseURL       string
+	LeewaySeconds int64 // seconds before expiry a token is stale; 0 = DefaultLeeway
+
+	// Shared by several providers.
+	Username     string // moversconnect, bydesign (bydesign: without the -->r_/-->c_ prefix)
+	Password     string // moversconnect, bydesign
+	ClientID     string // moversconnect, bydesign
+	ClientSecret string // moversconnect, dqe-idmobile
+	Encoding     string // moversconnect: json|xml|form; bydesign: json|form
+
+	CompanyID   string // moversconnect
+	TokenHeader string // moversconnect: header that carries the token, default "Token" [inferred]
+
+	Licence string // dqe-idmobile
+	Method  string // dqe-idmobile: POST (default) or GET
+
+	UserType string // bydesign: rep|customer
+
+	Key                string // crmcom: consumer application key, sent as Basic user name
+	AuthenticationCode string // crmcom
+	Identifier         string // crmcom
+	PassCode           string // crmcom
+	JWT                string // crmcom, R16.2.0+
+	Organisation       string // crmcom, with JWT
+	Unit               string // crmcom, optional
+}
+
+// configField binds a wire name to a Config field.
+type configField struct {
+	name   string
+	secret bool
+	ptr    func(*Config) *string
+}
+
+// configFields is every string field of the wire format. Providers list the
+// subset they accept in provider.fields.
+var configFields = []configField{
+	{"base_url", false, func(c *Config) *string { return &c.BaseURL }},
+	{"username", false, func(c *Config) *string { return &c.Username }},
+	{"password", true, func(c *Config) *string { return &c.Password }},
+	{"client_id", false, func(c *Config) *string { return &c.ClientID }},
+	{"client_secret", true, func(c *Config) *string { return &c.ClientSecret }},
+	{"encoding", false, func(c *Config) *string { return &c.Encoding }},
+	{"company_id", false, func(c *Config) *string { return &c.CompanyID }},
+	{"token_header", false, func(c *Config) *string { return &c.TokenHeader }},
+	{"licence", true, func(c *Config) *string { return &c.Licence }},
+	{"method", false, func(c *Config) *string { return &c.Method }},
+	{"user_type", false, func(c *Config) *string { return &c.UserType }},
+	{"key", true, func(c *Config) *string { return &c.Key }},
+	{"authentication_code", true, func(c *Config) *string { return &c.AuthenticationCode }},
+	{"identifier", false, func(c *Config) *string { return &c.Identifier }},
+	{"pass_code", true, func(c *Config) *string { return &c.PassCode }},
+	{"jwt", true, func(c *Config) *string { return &c.JWT }},
+	{"organisation", false, func(c *Config) *string { return &c.Organisation }},
+	{"unit", false, func(c *Config) *string { return &c.Unit }},
+}
+
+func lookupField(name string) *configField {
+	for i := range configFields {
+		if configFields[i].name == name {
+			return &configFields[i]
+		}
+	}
+	return nil
+}
+
+// ParseConfig reads the wire-format config: a JSON object with "provider",
+// that provider's settings and optionally "leeway_seconds". Every mistake is
+// a *Error with code "config" naming the field. The result is validated and
+// has its defaults filled in.
+func ParseConfig(data []byte) (Config, error) {
+	var c Config
+	data = trimBOM(data)
+	var p fastjson.Parser
+	v, err := p.ParseBytes(data)
+	if err != nil {
+		return c, configError("config", "not valid JSON")
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return c, configError("config", "must be a JSON object")
+	}
+	var perr *Error
+	seen := map[string]bool{}
+	obj.Visit(func(k []byte, fv *fastjson.Value) {
+		if perr != nil {
+			return
+		}
+		name := string(k)
+		if seen[name] {
+			perr = configError(name, "given twice")
+			return
+		}
+		seen[name] = true
+		switch name {
+		case "provider":
+			s, ok := stringValue(fv)
+			if !ok {
+				perr = configError(name, "must be a string")
+				return
+			}
+			c.Provider = s
+		case "leeway_seconds":
+			n, err := fv.Int64()
+			if err != nil {
+				perr = configError(name, "must be a whole number of seconds")
+				return
+			}
+			c.LeewaySeconds = n
+			if n < 0 {
+				perr = configError(name, "must not be negative")
+			}
+		default:
+			f := lookupField(name)
+			if f == nil {
+				perr = configError(name, "unknown field")
+				return
+			}
+			if fv.Type() == fastjson.TypeNull {
+				return
+			}
+			s, ok := stringValue(fv)
+			if !ok {
+				perr = configError(name, "must be a string")
+				return
+			}
+			*f.ptr(&c) = s
+		}
+	})
+	if perr != nil {
+		return Config{}, perr
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	// Fields of another provider are mistakes too: report the first.
+	p2 := providers[c.Provider]
+	for _, f := range configFields {
+		if seen[f.name] && f.name != "base_url" && !p2.accepts(f.name) {
+			return Config{}, configError(f.name, "is not a setting of provider "+c.Provider)
+		}
+	}
+	return c, nil
+}
+
+// validate fills defaults and checks everything that does not depend on the
+// vendor: provider, base URL, leeway. Then the provider checks its own fields.
+func (c *Config) validate() error {
+	if c.Provider == "" {
+		return configError("provider", "missing; one of moversconnect, dqe-idmobile, bydesign, crmcom")
+	}
+	p, ok := providers[c.Provider]
+	if !ok {
+		return configError("provider", "unknown provider "+strconv.Quote(clip(c.Provider, 40))+"; one of moversconnect, dqe-idmobile, bydesign, crmcom")
+	}
+	if c.LeewaySeconds < 0 {
+		return configError("leeway_seconds", "must not be negative")
+	}
+	if c.LeewaySeconds == 0 {
+		c.LeewaySeconds = DefaultLeeway
+	}
+	if c.LeewaySeconds > 86400 {
+		return configError("leeway_seconds", "at most 86400 (one day)")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = p.defaultBaseURL()
+	}
+	if c.BaseURL == "" {
+		return configError("base_url", "missing")
+	}
+	if err := checkBaseURL(c.BaseURL); err != nil {
+		return err
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	return p.configure(c)
+}
+
+// checkBaseURL accepts https:// anywhere and http:// only to loopback, where
+// the emulator and local proxies live: credentials must never cross a network
+// in clear text.
+func checkBaseURL(u string) error {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return configError("base_url", "must start with https://")
+	}
+	scheme = strings.ToLower(scheme)
+	if strings.ContainsAny(u, "?# \t\r\n") {
+		return configError("base_url", "must not contain a query, fragment or white space")
+	}
+	host := rest
+	if i := strings.IndexByte(host, '/'); i >= 0 {
+		host = host[:i]
+	}
+	if i := strings.LastIndexByte(host, '@'); i >= 0 {
+		return configError("base_url", "must not carry credentials (user@host)")
+	}
+	if host == "" {
+		return configError("base_url", "has no host")
+	}
+	switch scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(host) {
+			return nil
+		}
+		return configError("base_url", "http:// is allowed only to a loopback host (localhost, 127.0.0.0/8, [::1]); use https://")
+	}
+	return configError("base_url", "scheme must be https")
+}
+
+func isLoopback(hostport string) bool {
+	host := hostport
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return false
+		}
+		return host[1:end] == "::1"
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) != 4 || parts[0] != "127" {
+		return false
+	}
+	for _, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// secrets lists the configured values that must never appear in output.
+func (c *Config) secrets() []string {
+	var out []string
+	for _, f := range configFields {
+		if f.secret {
+			if v := *f.ptr(c); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
+
+// String describes c with every secret replaced by "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("core.Config{provider=")
+	b.WriteString(c.Provider)
+	b.WriteString(" base_url=")
+	b.WriteString(c.BaseURL)
+	for _, f := range configFields[1:] {
+		v := *f.ptr(&c)
+		if v == "" {
+			continue
+		}
+		b.WriteByte(' ')
+		b.WriteString(f.name)
+		b.WriteByte('=')
+		if f.secret {
+			b.WriteString("[redacted]")
+		} else {
+			b.WriteString(v)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// GoString keeps %#v as safe as %v.
+func (c Config) GoString() string { return c.String() }
+
+// MarshalWire encodes c as wire-format JSON, secrets included: it is for
+// handing a config across the WASM boundary, never for logs.
+func (c *Config) MarshalWire() []byte {
+	o := newObj(nil)
+	o.str("provider", c.Provider)
+	o.int("leeway_seconds", c.LeewaySeconds)
+	p := providers[c.Provider]
+	for _, f := range configFields {
+		if v := *f.ptr(c); v != "" && (p == nil || f.name == "base_url" || p.accepts(f.name)) {
+			o.str(f.name, v)
+		}
+	}
+	return o.done()
+}
+
+func stringValue(v *fastjson.Value) (string, bool) {
+	if v.Type() != fastjson.TypeString {
+		return "", false
+	}
+	b, _ := v.StringBytes()
+	return string(b), true
+}
+
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return b[3:]
+	}
+	return b
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,158 @@
+package core
+
+import (
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// DQE IDMobile ACCESS_TOKEN: a client-credentials grant by licence and
+// client_secret, sent as a POST form (default) or a GET query. Quirks:
+//   - expires_in is a string ("300"); older answers add "status":"success".
+//   - Two error styles: the current plain 400 "Invalid Request" / "Invalid
+//     Client" and 500 on a misspelt parameter, and the older JSON
+//     {"status":"error","error_id":"01",...}, possibly with HTTP 200.
+//   - The token is not a header: every IDMobile call carries token= and
+//     licence= as parameters. token_type "Bearer" is misleading.
+//   - No IDMobile page documents a refresh: a new grant is the renewal
+//     [inferred], so refresh_token is kept but never used.
+type dqeIDMobile struct{}
+
+func init() { register(DQEIDMobile, dqeIDMobile{}) }
+
+func (dqeIDMobile) defaultBaseURL() string { return "" }
+
+func (dqeIDMobile) accepts(f string) bool {
+	return f == "licence" || f == "client_secret" || f == "method"
+}
+
+func (dqeIDMobile) configure(c *Config) error {
+	if c.Licence == "" {
+		return configError("licence", "missing")
+	}
+	if c.ClientSecret == "" {
+		return configError("client_secret", "missing")
+	}
+	switch strings.ToUpper(c.Method) {
+	case "", "POST":
+		c.Method = "POST"
+	case "GET":
+		// Allowed, as documented, but it puts the secret in URLs and logs.
+		c.Method = "GET"
+	default:
+		return configError("method", "must be POST or GET")
+	}
+	return nil
+}
+
+func (dqeIDMobile) refreshes() bool { return false }
+
+func (dqeIDMobile) request(c *Config, _ exchange, _ *Token) Request {
+	u := c.BaseURL + "/ACCESS_TOKEN/"
+	h := map[string]string{"Accept": "application/json"}
+	if c.Method == "GET" {
+		// The order of the seed's example URL.
+		ps := []param{{"client_secret", c.ClientSecret}, {"grant_type", "client_idmobile"}, {"licence", c.Licence}}
+		return Request{Method: "GET", URL: withQuery(u, ps), Header: h}
+	}
+	h["Content-Type"] = "application/x-www-form-urlencoded"
+	ps := []param{{"licence", c.Licence}, {"client_secret", c.ClientSecret}, {"grant_type", "client_idmobile"}}
+	return Request{Method: "POST", URL: u, Header: h, Body: encodeForm(ps)}
+}
+
+func (dqeIDMobile) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
+	v, perr := x.p.ParseBytes(trimBOM(r.Body))
+	isObj := perr == nil && v.Type() == fastjson.TypeObject
+	if isObj {
+		if st, _ := optStringField(v, "status", r.Status); strings.EqualFold(st, "error") {
+			return Token{}, dqeLegacyError(v, r, now, x)
+		}
+	}
+	if r.Status != 200 {
+		return Token{}, dqePlainError(r, now, x)
+	}
+	v, err := x.jsonObject(r, now)
+	if err != nil {
+		return Token{}, err
+	}
+	var t Token
+	if t.AccessToken, err = optStringField(v, "access_token", r.Status); err != nil {
+		return Token{}, err
+	}
+	if t.AccessToken == "" {
+		return Token{}, malformed(r.Status, "access_token missing")
+	}
+	if t.TokenType, err = optStringField(v, "token_type", r.Status); err != nil {
+		return Token{}, err
+	}
+	if t.RefreshToken, err = optStringField(v, "refresh_token", r.Status); err != nil {
+		return Token{}, err
+	}
+	ev, err := field(v, "expires_in", r.Status)
+	if err != nil {
+		return Token{}, err
+	}
+	if ev == nil || ev.Type() == fastjson.TypeNull {
+		return Token{}, malformed(r.Status, "expires_in missing")
+	}
+	if t.ExpiresAt, err = relativeExpiry("expires_in", ev, now, r.Status); err != nil {
+		return Token{}, err
+	}
+	return t, nil
+}
+
+// dqeLegacyError maps the older page's error ids.
+func dqeLegacyError(v *fastjson.Value, r *Response, now int64, x *parseCtx) *Error {
+	id, _ := optStringField(v, "error_id", r.Status)
+	typ, _ := optStringField(v, "error_type", r.Status)
+	e := &Error{Status: r.Status}
+	switch id {
+	case "01":
+		e.Code = CodeInvalidRequest
+	case "03":
+		e.Code = CodeInvalidClient
+	case "22":
+		e.Code = CodeUnauthorizedClient
+	case "30":
+		e.Code = CodeInvalidToken
+	case "31":
+		e.Code = CodeUnsupportedGrantType
+	case "98":
+		e.Code = CodeQuotaExceeded // credits exhausted: retrying will not buy more
+	default:
+		e.Code = CodeInvalidRequest
+		if r.Status >= 500 {
+			e.Code, e.Retryable = CodeServerError, true
+		}
+	}
+	if r.Status == 429 || r.Status >= 500 {
+		e.Retryable = true
+		e.RetryAfter = retryAfter(r.header("retry-after"), now)
+	}
+	e.Message = "error_id " + x.rd.mask(clip(id, 8))
+	if typ != "" {
+		e.Message += ": " + x.rd.excerpt([]byte(typ))
+	}
+	return e
+}
+
+// dqePlainError reads the current page's plain-text errors.
+func dqePlainError(r *Response, now int64, x *parseCtx) *Error {
+	e := httpError(r.Status, r, now, x.rd.excerpt(r.Body))
+	if r.Status == 400 || r.Status == 401 {
+		low := strings.ToLower(string(r.Body[:min(len(r.Body), 512)]))
+		switch {
+		case strings.Contains(low, "invalid client"):
+			e.Code = CodeInvalidClient
+		case strings.Contains(low, "invalid request"):
+			e.Code = CodeInvalidRequest
+		}
+	}
+	return e
+}
+
+func (dqeIDMobile) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
+
+func (dqeIDMobile) attach(c *Config, t *Token) Attach {
+	return Attach{In: "query", Name: "token", Value: t.AccessToken, Params: map[string]string{"licence": c.Licence}}
+}

@@ -1,0 +1,131 @@
+package core
+
+import (
+	"strconv"
+
+	"github.com/valyala/fastjson"
+)
+
+// exchange is one kind of token request.
+type exchange struct {
+	refresh bool // refresh (MoversConnect: activation) rather than a new grant
+	alt     int  // provider-defined variant; ByDesign: 1 = resent as a form
+}
+
+// provider is one vendor's dialect. Each lives in its own file with its
+// quirks; session.go holds everything they share.
+type provider interface {
+	defaultBaseURL() string
+	// accepts reports whether the wire config field belongs to this provider
+	// (base_url is everyone's and is not asked).
+	accepts(field string) bool
+	// configure checks the provider's fields and fills its defaults.
+	configure(c *Config) error
+	// refreshes reports whether the vendor has a refresh call we use.
+	refreshes() bool
+	request(c *Config, ex exchange, held *Token) Request
+	// parse reads any answer to request: a Token holding what the response
+	// carried (absolute expiries, empty fields where it sent none), or an error.
+	parse(c *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error)
+	// alternate offers a follow-up after an error (ByDesign's form retry).
+	alternate(c *Config, ex exchange, e *Error) (exchange, bool)
+	attach(c *Config, t *Token) Attach
+}
+
+var providers = map[string]provider{}
+
+func register(id string, p provider) { providers[id] = p }
+
+// Providers lists the provider ids this build knows.
+func Providers() []string {
+	return []string{MoversConnect, DQEIDMobile, ByDesign, CRMCOM}
+}
+
+// parseCtx is what a provider needs to read a response: a reusable JSON
+// parser and the session's redactor for error excerpts.
+type parseCtx struct {
+	p  fastjson.Parser
+	rd *redactor
+}
+
+// jsonObject parses r.Body as one JSON object. Anything else (HTML, empty,
+// truncated, an array) is a malformed_response, or the status's own error
+// when the status already says the call failed.
+func (x *parseCtx) jsonObject(r *Response, now int64) (*fastjson.Value, *Error) {
+	v, err := x.p.ParseBytes(trimBOM(r.Body))
+	if err == nil && v.Type() == fastjson.TypeObject {
+		return v, nil
+	}
+	if r.Status >= 400 {
+		return nil, httpError(r.Status, r, now, x.rd.excerpt(r.Body))
+	}
+	what := "not JSON"
+	if err == nil {
+		what = "JSON but not an object"
+	} else if len(r.Body) == 0 {
+		what = "empty"
+	}
+	msg := "body is " + what
+	if ex := x.rd.excerpt(r.Body); ex != "" {
+		msg += ": " + ex
+	}
+	return nil, malformed(r.Status, msg)
+}
+
+// field returns obj[key], refusing a key given twice: JSON.parse keeps the
+// last and fastjson the first, so a duplicate would make runtimes disagree.
+func field(v *fastjson.Value, key string, status int) (*fastjson.Value, *Error) {
+	o, _ := v.Object()
+	var found *fastjson.Value
+	n := 0
+	o.Visit(func(k []byte, fv *fastjson.Value) {
+		if string(k) == key {
+			n++
+			found = fv
+		}
+	})
+	if n > 1 {
+		return nil, malformed(status, "field "+key+" appears "+strconv.Itoa(n)+" times")
+	}
+	return found, nil
+}
+
+// optStringField reads an optional string field: absent and null are "",
+// any other type is malformed.
+func optStringField(v *fastjson.Value, key string, status int) (string, *Error) {
+	fv, err := field(v, key, status)
+	if err != nil {
+		return "", err
+	}
+	if fv == nil || fv.Type() == fastjson.TypeNull {
+		return "", nil
+	}
+	s, ok := stringValue(fv)
+	if !ok {
+		return "", malformed(status, "field "+key+" is not a string")
+	}
+	return s, nil
+}
+
+// oauthError reads an RFC 6749 error body ({"error","error_description"}).
+// ok is false when the body carries no "error" string.
+func (x *parseCtx) oauthError(v *fastjson.Value, r *Response, now int64) (*Error, bool) {
+	code, _ := optStringField(v, "error", r.Status)
+	if code == "" {
+		return nil, false
+	}
+	desc, _ := optStringField(v, "error_description", r.Status)
+	e := &Error{Code: oauthCode(code), Status: r.Status}
+	if r.Status == 429 {
+		e.Code = CodeQuotaExceeded
+	}
+	if r.Status >= 500 || r.Status == 429 || e.Code == CodeServerError {
+		e.Retryable = true
+		e.RetryAfter = retryAfter(r.header("retry-after"), now)
+	}
+	e.Message = x.rd.mask(clip(code, 64))
+	if desc != "" {
+		e.Message += ": " + x.rd.excerpt([]byte(desc))
+	}
+	return e, true
+}

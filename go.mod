@@ -1,0 +1,15 @@
+module github.com/tokensmith/tokensmith
+
+go 1.25.0
+
+require (
+	github.com/stretchr/testify v1.12.1
+	github.com/tidwall/gjson v1.20.1
+	github.com/valyala/fastjson v1.6.10
+)
+
+require (
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.2.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
