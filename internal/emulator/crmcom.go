@@ -67,7 +67,7 @@ func (s *Server) crmToken(w http.ResponseWriter, r *http.Request) {
 	// A key, when sent, must be right even where it is optional (JWT).
 	user, pass, hasBasic := r.BasicAuth()
 	keyOK := hasBasic && user == CRMKey && pass == ""
-	if hasBasic && !keyOK || !hasBasic && r.Header.Get("Authorization") != "" {
+	if (hasBasic && !keyOK) || (!hasBasic && r.Header.Get("Authorization") != "") {
 		crmAnswer(w, http.StatusUnauthorized, "", CRMStatusAuthFailed, "The consumer application key is invalid")
 		return
 	}

@@ -105,7 +105,11 @@ const OversizeBytes = 2 << 20
 // request comes anywhere near it.
 const maxRequestBody = 1 << 20
 
-// Options configures a Server.
+// Options configures a Server. TokenLifetime overrides the access-token
+// lifetimes (defaults: MoversTokenLifetime, DQETokenLifetime,
+// ByDesignTokenLifetime, CRMTokenLifetime); for moversconnect it is the life
+// of the token a Password grant issues, not the 90-day extension an
+// activation grants.
 type Options struct {
 	Now              func() time.Time         // clock used for issued/expiry values; nil = time.Now
 	ByDesignFormOnly bool                     // true: like real OWIN, a JSON body gets 400 {"error":"unsupported_grant_type"}; false: accept JSON and form
@@ -156,6 +160,13 @@ type Server struct {
 
 // New returns a Server that is not yet listening.
 func New(opts Options) *Server {
+	// The lifetime map is copied so that a caller changing it later cannot
+	// race the handlers that read it.
+	lt := make(map[string]time.Duration, len(opts.TokenLifetime))
+	for k, v := range opts.TokenLifetime {
+		lt[k] = v
+	}
+	opts.TokenLifetime = lt
 	s := &Server{
 		opts:    opts,
 		closing: make(chan struct{}),
@@ -351,9 +362,9 @@ func (s *Server) TokenRequests(provider string) int {
 	return s.counts[provider]
 }
 
-// Reset clears faults, counters and every issued token, and restores the
-// demo users' passwords. Options and DQELegacyErrors are configuration and
-// are kept.
+// Reset clears faults, counters and every issued token, restores the
+// ByDesign passwords and unlimited DQE credits. Options and DQELegacyErrors
+// are configuration and are kept.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	s.resetLocked()
@@ -433,9 +444,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, provider str
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return true
+			panic(http.ErrAbortHandler) // nobody is listening any more
 		case <-s.closing:
-			return true
+			// Returning would make net/http send an empty 200, which a
+			// client could take for an answer: drop the connection.
+			panic(http.ErrAbortHandler)
 		}
 	}
 	if f.RetryAfter != "" {
