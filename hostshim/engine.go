@@ -45,9 +45,9 @@ func (e *nativeEngine) feed(now int64, r core.Response) (core.Step, error) {
 	return e.s.Feed(now, r), nil
 }
 func (e *nativeEngine) restore(t core.Token) error { return e.s.Restore(t) }
-func (e *nativeEngine) invalidate() error         { e.s.Invalidate(); return nil }
-func (e *nativeEngine) cancel() error             { e.s.Cancel(); return nil }
-func (e *nativeEngine) close() error              { return nil }
+func (e *nativeEngine) invalidate() error          { e.s.Invalidate(); return nil }
+func (e *nativeEngine) cancel() error              { e.s.Cancel(); return nil }
+func (e *nativeEngine) close() error               { return nil }
 
 // newEngine picks the runtime.
 func newEngine(rt Runtime, c core.Config) (engine, error) {
