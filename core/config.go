@@ -138,7 +138,11 @@ func ParseConfig(data []byte) (Config, error) {
 		default:
 			f := lookupField(name)
 			if f == nil {
-				perr = configError(name, "unknown field")
+				if name == "" {
+					perr = configError("config", "a field has an empty name")
+					return
+				}
+				perr = configError(clip(name, 64), "unknown field")
 				return
 			}
 			if fv.Type() == fastjson.TypeNull {
@@ -241,7 +245,9 @@ func isLoopback(hostport string) bool {
 		if end < 0 {
 			return false
 		}
-		return host[1:end] == "::1"
+		// Only a port may follow: "[::1].evil.example" is not loopback.
+		port := host[end+1:]
+		return host[1:end] == "::1" && (port == "" || port[0] == ':')
 	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 {
 		host = host[:i]

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
@@ -11,7 +12,8 @@ import (
 //   - expires_in is a string ("300"); older answers add "status":"success".
 //   - Two error styles: the current plain 400 "Invalid Request" / "Invalid
 //     Client" and 500 on a misspelt parameter, and the older JSON
-//     {"status":"error","error_id":"01",...}, possibly with HTTP 200.
+//     {"status":"error","error_id":"01",...}, possibly with HTTP 200; the id
+//     is read as a number too (22 for "22", 1 for "01") [inferred].
 //   - The token is not a header: every IDMobile call carries token= and
 //     licence= as parameters. token_type "Bearer" is misleading.
 //   - No IDMobile page documents a refresh: a new grant is the renewal
@@ -63,32 +65,36 @@ func (dqeIDMobile) request(c *Config, _ exchange, _ *Token) Request {
 func (dqeIDMobile) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	v, perr := x.p.ParseBytes(trimBOM(r.Body))
 	isObj := perr == nil && v.Type() == fastjson.TypeObject
+	var f dqeFields
 	if isObj {
-		if st, _ := optStringField(v, "status", r.Status); strings.EqualFold(st, "error") {
+		f.read(v)
+		if st, _ := f.str(dqeStatus, r.Status); strings.EqualFold(st, "error") {
 			return Token{}, dqeLegacyError(v, r, now, x)
 		}
 	}
 	if r.Status != 200 {
 		return Token{}, dqePlainError(r, now, x)
 	}
-	v, err := x.jsonObject(r, now)
-	if err != nil {
+	if !isObj {
+		// Parse again only to word the error; the success path parses once.
+		_, err := x.jsonObject(r, now)
 		return Token{}, err
 	}
 	var t Token
-	if t.AccessToken, err = optStringField(v, "access_token", r.Status); err != nil {
+	var err *Error
+	if t.AccessToken, err = f.str(dqeAccessToken, r.Status); err != nil {
 		return Token{}, err
 	}
 	if t.AccessToken == "" {
 		return Token{}, malformed(r.Status, "access_token missing")
 	}
-	if t.TokenType, err = optStringField(v, "token_type", r.Status); err != nil {
+	if t.TokenType, err = f.str(dqeTokenType, r.Status); err != nil {
 		return Token{}, err
 	}
-	if t.RefreshToken, err = optStringField(v, "refresh_token", r.Status); err != nil {
+	if t.RefreshToken, err = f.str(dqeRefreshToken, r.Status); err != nil {
 		return Token{}, err
 	}
-	ev, err := field(v, "expires_in", r.Status)
+	ev, err := f.get(dqeExpiresIn, r.Status)
 	if err != nil {
 		return Token{}, err
 	}
@@ -101,9 +107,68 @@ func (dqeIDMobile) parse(_ *Config, _ exchange, r *Response, now int64, x *parse
 	return t, nil
 }
 
+// The fields of a DQE answer, read in one walk over the object: five
+// field() calls would walk it five times on the hot path. Same rules as
+// field/optStringField: a key given twice is refused.
+const (
+	dqeStatus = iota
+	dqeAccessToken
+	dqeTokenType
+	dqeRefreshToken
+	dqeExpiresIn
+	dqeNFields
+)
+
+var dqeFieldNames = [dqeNFields]string{"status", "access_token", "token_type", "refresh_token", "expires_in"}
+
+type dqeFields struct {
+	v [dqeNFields]*fastjson.Value
+	n [dqeNFields]int
+}
+
+func (f *dqeFields) read(obj *fastjson.Value) {
+	o, _ := obj.Object()
+	o.Visit(func(k []byte, fv *fastjson.Value) {
+		for i, name := range dqeFieldNames {
+			if string(k) == name {
+				f.v[i] = fv
+				f.n[i]++
+				return
+			}
+		}
+	})
+}
+
+func (f *dqeFields) get(i, status int) (*fastjson.Value, *Error) {
+	if f.n[i] > 1 {
+		return nil, malformed(status, "field "+dqeFieldNames[i]+" appears "+strconv.Itoa(f.n[i])+" times")
+	}
+	return f.v[i], nil
+}
+
+func (f *dqeFields) str(i, status int) (string, *Error) {
+	fv, err := f.get(i, status)
+	if err != nil || fv == nil || fv.Type() == fastjson.TypeNull {
+		return "", err
+	}
+	s, ok := stringValue(fv)
+	if !ok {
+		return "", malformed(status, "field "+dqeFieldNames[i]+" is not a string")
+	}
+	return s, nil
+}
+
 // dqeLegacyError maps the older page's error ids.
 func dqeLegacyError(v *fastjson.Value, r *Response, now int64, x *parseCtx) *Error {
 	id, _ := optStringField(v, "error_id", r.Status)
+	if fv, _ := field(v, "error_id", r.Status); fv != nil && fv.Type() == fastjson.TypeNumber {
+		// Some releases send the id as a number: 22, not "22".
+		if n, ok := intValue(fv); ok && n >= 0 && n < 10 {
+			id = "0" + strconv.FormatInt(n, 10)
+		} else if ok {
+			id = strconv.FormatInt(n, 10)
+		}
+	}
 	typ, _ := optStringField(v, "error_type", r.Status)
 	e := &Error{Status: r.Status}
 	switch id {
@@ -129,7 +194,7 @@ func dqeLegacyError(v *fastjson.Value, r *Response, now int64, x *parseCtx) *Err
 		e.Retryable = true
 		e.RetryAfter = retryAfter(r.header("retry-after"), now)
 	}
-	e.Message = "error_id " + x.rd.mask(clip(id, 8))
+	e.Message = "error_id " + clip(x.rd.mask(id), 16) // mask first: a clip could cut a secret the mask would miss
 	if typ != "" {
 		e.Message += ": " + x.rd.excerpt([]byte(typ))
 	}
@@ -154,5 +219,12 @@ func dqePlainError(r *Response, now int64, x *parseCtx) *Error {
 func (dqeIDMobile) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
 
 func (dqeIDMobile) attach(c *Config, t *Token) Attach {
-	return Attach{In: "query", Name: "token", Value: t.AccessToken, Params: map[string]string{"licence": c.Licence}}
+	// Reuse the held token's params when they already say the same: every
+	// copy of the token handed out shares that map anyway, and a renewal
+	// every few minutes need not allocate a new one.
+	params := t.Attach.Params
+	if len(params) != 1 || params["licence"] != c.Licence {
+		params = map[string]string{"licence": c.Licence}
+	}
+	return Attach{In: "query", Name: "token", Value: t.AccessToken, Params: params}
 }

@@ -126,6 +126,8 @@ func retryAfter(v string, now int64) int64 {
 	var secs int64
 	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		secs = n
+	} else if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+		secs = n // ±MaxInt64: clamped below rather than read as "unsaid"
 	} else if t, ok := parseHTTPDate(v); ok {
 		secs = t - now
 	}

@@ -123,7 +123,7 @@ func (x *parseCtx) oauthError(v *fastjson.Value, r *Response, now int64) (*Error
 		e.Retryable = true
 		e.RetryAfter = retryAfter(r.header("retry-after"), now)
 	}
-	e.Message = x.rd.mask(clip(code, 64))
+	e.Message = clip(x.rd.mask(code), 64) // mask first: a clip could cut a secret the mask would miss
 	if desc != "" {
 		e.Message += ": " + x.rd.excerpt([]byte(desc))
 	}

@@ -13,15 +13,67 @@ const minOpaqueRun = 24
 
 // redactor masks every secret the session knows (configured credentials and
 // tokens it holds) plus anything that looks like an opaque token.
-type redactor struct{ secrets []string }
+type redactor struct {
+	secrets []string
+	pinned  int // secrets[:pinned] are the configured credentials, never dropped
+}
+
+// maxRememberedTokens bounds the token values kept besides the pinned
+// credentials: a session renewing every five minutes for months must not grow
+// without end, nor make every mask slower. Old tokens are dead anyway, and
+// long ones are caught by the opaque-run rule.
+const maxRememberedTokens = 16
 
 func (r *redactor) add(s ...string) {
 	for _, v := range s {
-		if len(v) >= 4 { // shorter values would mask ordinary words
-			r.secrets = append(r.secrets, v)
+		if len(v) < 4 || r.has(v) { // shorter values would mask ordinary words
+			continue
+		}
+		r.remember(v)
+		// A vendor that echoes the request (URL or form body) shows the
+		// value form-encoded: "p@ss word" as "p%40ss+word".
+		if needsFormEscape(v) {
+			var b strings.Builder
+			b.Grow(len(v) + 16)
+			escapeForm(&b, v)
+			if e := b.String(); !r.has(e) {
+				r.remember(e)
+			}
 		}
 	}
 }
+
+func (r *redactor) has(v string) bool {
+	for _, have := range r.secrets {
+		if have == v {
+			return true
+		}
+	}
+	return false
+}
+
+func needsFormEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.', c == '~':
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+func (r *redactor) remember(v string) {
+	if len(r.secrets) >= r.pinned+maxRememberedTokens {
+		copy(r.secrets[r.pinned:], r.secrets[r.pinned+1:])
+		r.secrets = r.secrets[:len(r.secrets)-1]
+	}
+	r.secrets = append(r.secrets, v)
+}
+
+// pin marks everything added so far (the configuration's credentials) as
+// permanent.
+func (r *redactor) pin() { r.pinned = len(r.secrets) }
 
 // excerpt turns a response body into a short, single-line, redacted text:
 // HTML tags are dropped (an error page shows its title and heading), control

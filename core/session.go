@@ -76,15 +76,34 @@ func NewSession(c Config) (*Session, error) {
 	}
 	s := &Session{cfg: c, p: providers[c.Provider]}
 	s.rd.add(c.secrets()...)
+	s.rd.pin()
 	s.px.rd = &s.rd
 	return s, nil
 }
+
+// String describes s without any secret: a host that logs its session with
+// %v must not print the unexported config and token fields raw.
+func (s *Session) String() string {
+	if s == nil {
+		return "core.Session(nil)"
+	}
+	st := "idle"
+	if s.inflight != nil {
+		st = "in flight"
+	}
+	return "core.Session{" + s.cfg.String() + " " + s.tok.String() + " " + st + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (s *Session) GoString() string { return s.String() }
 
 // Config returns the validated configuration, defaults filled in.
 func (s *Session) Config() Config { return s.cfg }
 
 // Token returns the token held, if any (it may be stale or expired).
-func (s *Session) Token() (Token, bool) { return s.tok, s.tok.AccessToken != "" || s.tok.RefreshToken != "" }
+func (s *Session) Token() (Token, bool) {
+	return s.tok, s.tok.AccessToken != "" || s.tok.RefreshToken != ""
+}
 
 // Restore loads a token a store kept, e.g. after a restart.
 func (s *Session) Restore(t Token) error {
