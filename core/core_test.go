@@ -641,14 +641,17 @@ func TestSessionNetworkErrorIsMasked(t *testing.T) {
 
 func TestMergeKeepsWhatAResponseOmits(t *testing.T) {
 	held := Token{AccessToken: "a", TokenType: "Bearer", RefreshToken: "r", ExpiresAt: 10, RefreshExpiresAt: 20, IssuedAt: 1, Extra: map[string]string{"k": "v"}}
-	got := merge(held, Token{ExpiresAt: 30})
+	got := merge(held, Token{ExpiresAt: 30}, true)
 	assert.Equal(t, "a", got.AccessToken)
 	assert.Equal(t, "r", got.RefreshToken)
 	assert.Equal(t, int64(30), got.ExpiresAt)
 	assert.Equal(t, int64(1), got.IssuedAt)
-	got = merge(held, Token{AccessToken: "b", IssuedAt: 5, Extra: map[string]string{"n": "w"}})
+	got = merge(held, Token{AccessToken: "b", IssuedAt: 5, Extra: map[string]string{"n": "w"}}, true)
 	assert.Equal(t, "b", got.AccessToken)
 	assert.Equal(t, int64(5), got.IssuedAt)
-	assert.Equal(t, map[string]string{"k": "v", "n": "w"}, got.Extra)
+	assert.Equal(t, map[string]string{"k": "v", "n": "w"}, got.Extra, "a refresh keeps profile fields it omits")
 	assert.Equal(t, map[string]string{"k": "v"}, held.Extra, "the held map is not written to")
+	got = merge(held, Token{AccessToken: "c", Extra: map[string]string{"n": "x"}}, false)
+	assert.Equal(t, map[string]string{"n": "x"}, got.Extra, "a new grant's fields replace the old token's")
+	assert.Equal(t, "r", got.RefreshToken, "a grant that sends no refresh token keeps the held one")
 }

@@ -176,7 +176,7 @@ func (s *Session) Feed(now int64, r Response) Step {
 		}
 		return errStep(err)
 	}
-	merged := merge(s.tok, t)
+	merged := merge(s.tok, t, ex.refresh)
 	if merged.AccessToken == "" {
 		if ex.refresh {
 			// An activation that returns no token is only useful while we
@@ -226,7 +226,7 @@ func (s *Session) precheck(r *Response, now int64) *Error {
 // merge lays what a response carried over what we hold. A field the response
 // omits or sends as null never erases one we have: MoversConnect's activation
 // answers "Token":null and means "keep yours".
-func merge(held, got Token) Token {
+func merge(held, got Token, refresh bool) Token {
 	out := held
 	if got.AccessToken != "" {
 		out.AccessToken = got.AccessToken
@@ -244,7 +244,14 @@ func merge(held, got Token) Token {
 	if got.RefreshExpiresAt != 0 {
 		out.RefreshExpiresAt = got.RefreshExpiresAt
 	}
-	if len(got.Extra) > 0 {
+	switch {
+	case len(got.Extra) == 0:
+	case !refresh:
+		// A new grant's vendor fields describe it alone: the claims of the
+		// JWT it replaces (jti, iat) must not linger beside its own. A
+		// refresh is the same login, so a profile field it omits stays.
+		out.Extra = got.Extra
+	default:
 		m := make(map[string]string, len(held.Extra)+len(got.Extra))
 		for k, v := range held.Extra {
 			m[k] = v
