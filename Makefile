@@ -4,11 +4,19 @@ GO      ?= go
 GOFLAGS ?=
 export GOFLAGS
 
-.PHONY: all test demo vet check-core-wasm bench fuzz-smoke clean
+# The core as a WebAssembly reactor (wasm/ABI.md). The module is committed
+# (hostshim embeds it) and must be rebuilt whenever core/ or wasm/ changes;
+# hostshim's TestWASMModuleIsFresh rebuilds it with the same flags and fails
+# when the committed file is stale. Keep WASM_FLAGS in step with that test.
+WASM_OUT   = hostshim/tokensmith.wasm
+WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+WASM_SRC   = $(filter-out %_test.go,$(wildcard wasm/*.go core/*.go)) go.mod go.sum
+
+.PHONY: all test demo vet check-core-wasm bench fuzz-smoke clean wasm wasm-vet wasm-size bench-wasm
 
 all: test
 
-test: vet check-core-wasm
+test: vet check-core-wasm wasm-vet $(WASM_OUT)
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -23,6 +31,31 @@ check-core-wasm:
 	  || (echo "core/ must not depend on net or encoding/json, even indirectly" >&2; exit 1)
 	@! grep -rn --include='*.go' --exclude='*_test.go' -E 'time\.Now|go func|go [a-zA-Z_.]+\(' core/ \
 	  || (echo "core/ must not read the clock or start goroutines" >&2; exit 1)
+
+$(WASM_OUT): $(WASM_SRC)
+	GOOS=wasip1 GOARCH=wasm GOWASM= $(GO) build $(WASM_FLAGS) -o $@ ./wasm/
+	$(GO) env GOVERSION > $@.goversion
+
+wasm:
+	@rm -f $(WASM_OUT)
+	@$(MAKE) --no-print-directory $(WASM_OUT) wasm-size
+
+wasm-size: $(WASM_OUT)
+	@printf 'tokensmith.wasm: %s bytes raw, %s gzip -9' $$(wc -c < $(WASM_OUT)) $$(gzip -9 -c $(WASM_OUT) | wc -c)
+	@if command -v brotli >/dev/null; then printf ', %s brotli -q 11' $$(brotli -q 11 -c $(WASM_OUT) | wc -c); fi; echo
+
+# wasm/ only builds for wasip1; it must not link net or encoding/json, nor
+# import fmt or os itself (fastjson, via core, already costs fmt).
+wasm-vet:
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/
+	@! GOOS=wasip1 GOARCH=wasm $(GO) list -deps ./wasm/ | grep -E '^(net|net/http|encoding/json)$$' \
+	  || (echo "wasm/ must not depend on net or encoding/json" >&2; exit 1)
+	@! GOOS=wasip1 GOARCH=wasm $(GO) list -f '{{join .Imports "\n"}}' ./wasm/ | grep -E '^(fmt|os|net|encoding/json|reflect)$$' \
+	  || (echo "wasm/ must not import fmt, os, net, encoding/json or reflect" >&2; exit 1)
+
+# wazero cold start and per-step cost against the native core.
+bench-wasm: $(WASM_OUT)
+	$(GO) test -run='^$$' -bench=WASM -benchmem ./hostshim/
 
 demo:
 	$(GO) run ./cmd/tokensmith demo
