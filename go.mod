@@ -6,7 +6,6 @@ require (
 	github.com/stretchr/testify v1.12.1
 	github.com/tetratelabs/wazero v1.12.0
 	github.com/tidwall/gjson v1.20.1
-	github.com/valyala/fastjson v1.6.10
 	golang.org/x/oauth2 v0.36.0
 )
 

@@ -3,7 +3,7 @@ package core
 import (
 	"testing"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // Benchmarks of the hot paths: building the DQE request, reading its 200

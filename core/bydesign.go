@@ -3,7 +3,7 @@ package core
 import (
 	"strings"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // ByDesign WebAPI Token: a password grant for a rep or a customer, POSTed to
@@ -309,7 +309,7 @@ func byDesignToken(c *Config, ex exchange, r *Response, now int64, x *parseCtx, 
 		if err != nil {
 			return Token{}, malformed(st, "field .expires is not a string")
 		}
-		at, ok := byDesignDate(b)
+		at, ok := parseHTTPDate(string(b))
 		if !ok {
 			return Token{}, malformed(st, "field .expires is not an RFC 1123 date")
 		}
@@ -321,7 +321,7 @@ func byDesignToken(c *Config, ex exchange, r *Response, now int64, x *parseCtx, 
 	}
 	if iv := vals[bdIssued]; iv != nil && iv.Type() == fastjson.TypeString {
 		b, _ := iv.StringBytes()
-		if at, ok := byDesignDate(b); ok && at > 0 {
+		if at, ok := parseHTTPDate(string(b)); ok && at > 0 {
 			t.IssuedAt = at
 		}
 	}
@@ -362,61 +362,6 @@ func (a *bdArena) str(v *fastjson.Value, key string, status int) (string, *Error
 	// Builder.String never copies; earlier slices stay valid as later writes
 	// fit the capacity reserved by Grow.
 	return a.b.String()[start:], nil
-}
-
-// byDesignDate reads the server's "Sun, 17 Apr 2022 13:37:44 GMT" without
-// time.Parse, which costs more than the rest of a parse; any other shape
-// goes the slow, general way.
-func byDesignDate(b []byte) (int64, bool) {
-	if n, ok := rfc1123GMT(b); ok {
-		return n, true
-	}
-	return parseHTTPDate(string(b))
-}
-
-func rfc1123GMT(b []byte) (int64, bool) {
-	if len(b) != 29 || b[3] != ',' || b[4] != ' ' || b[7] != ' ' || b[11] != ' ' || b[16] != ' ' ||
-		b[19] != ':' || b[22] != ':' || string(b[25:]) != " GMT" {
-		return 0, false
-	}
-	if wi := strings.Index("MonTueWedThuFriSatSun", string(b[:3])); wi < 0 || wi%3 != 0 {
-		return 0, false
-	}
-	num := func(s []byte) int {
-		n := 0
-		for _, c := range s {
-			if c < '0' || c > '9' {
-				return -1
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n
-	}
-	mi := strings.Index("JanFebMarAprMayJunJulAugSepOctNovDec", string(b[8:11]))
-	day, year, hh, mm, ss := num(b[5:7]), num(b[12:16]), num(b[17:19]), num(b[20:22]), num(b[23:25])
-	if mi < 0 || mi%3 != 0 || year < 1970 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 59 {
-		return 0, false
-	}
-	m := mi/3 + 1
-	dim := [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[m-1]
-	if m == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-		dim = 29
-	}
-	if day < 1 || day > dim {
-		return 0, false
-	}
-	// Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-	y := year
-	if m <= 2 {
-		y--
-	}
-	era := y / 400
-	yoe := y - era*400
-	mp := (m + 9) % 12
-	doy := (153*mp+2)/5 + day - 1
-	doe := yoe*365 + yoe/4 - yoe/100 + doy
-	days := era*146097 + doe - 719468
-	return int64(days)*86400 + int64(hh*3600+mm*60+ss), true
 }
 
 // byDesignCheckUser compares userName with the username we sent. The message

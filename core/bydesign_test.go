@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 const (
@@ -383,7 +383,7 @@ func TestByDesignDateMatchesTimeParse(t *testing.T) {
 	const layout = "Mon, 02 Jan 2006 15:04:05 GMT"
 	for n := int64(0); n < 4102444800; n += 86400*17 + 3607 {
 		s := time.Unix(n, 0).UTC().Format(layout)
-		got, ok := rfc1123GMT([]byte(s))
+		got, ok := imfFixdate(s)
 		require.True(t, ok, s)
 		require.Equal(t, n, got, s)
 	}
@@ -397,11 +397,12 @@ func TestByDesignDateMatchesTimeParse(t *testing.T) {
 		"Sun, 17 Apr 2022 13:37:44 +0000", "Sunday, 17-Apr-22 13:37:44 GMT", "Sun Apr 17 13:37:44 2022", "",
 	} {
 		want, wok := parseHTTPDate(s)
-		got, gok := byDesignDate([]byte(s))
-		assert.Equal(t, wok, gok, s)
-		assert.Equal(t, want, got, s)
-		if fast, ok := rfc1123GMT([]byte(s)); ok {
-			assert.True(t, wok, "fast path accepted what time.Parse refuses: %s", s)
+		if tm, err := time.Parse(time.RFC1123, s); err == nil && strings.HasSuffix(s, " GMT") {
+			assert.True(t, wok, s)
+			assert.Equal(t, tm.Unix(), want, s)
+		}
+		if fast, ok := imfFixdate(s); ok {
+			assert.True(t, wok, "fast path accepted what the general path refuses: %s", s)
 			assert.Equal(t, want, fast, s)
 		}
 	}
@@ -449,9 +450,9 @@ func FuzzByDesignParse(f *testing.F) {
 		x := &parseCtx{rd: &redactor{}}
 		x.rd.add(c.secrets()...)
 		r := Response{Status: int(status%500) + 100, Body: body, Header: map[string]string{"Retry-After": "5"}}
-		if n, ok := rfc1123GMT(body); ok {
-			if want, wok := parseHTTPDate(string(body)); !wok || want != n {
-				t.Fatalf("date fast path %d differs from time.Parse (%d, %v)", n, want, wok)
+		if n, ok := imfFixdate(string(body)); ok {
+			if tm, err := time.Parse(time.RFC1123, string(body)); err != nil || tm.Unix() != n {
+				t.Fatalf("date fast path %d differs from time.Parse (%v, %v)", n, tm, err)
 			}
 		}
 		tok, e := byDesign{}.parse(&c, exchange{refresh: refresh}, &r, bdNow, x)

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // Provider ids, the same in Go, WASM, JS and the CLI.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // Generic core behaviour: expiry, Retry-After, redaction, fmt safety, the
@@ -654,4 +654,32 @@ func TestMergeKeepsWhatAResponseOmits(t *testing.T) {
 	got = merge(held, Token{AccessToken: "c", Extra: map[string]string{"n": "x"}}, false)
 	assert.Equal(t, map[string]string{"n": "x"}, got.Extra, "a new grant's fields replace the old token's")
 	assert.Equal(t, "r", got.RefreshToken, "a grant that sends no refresh token keeps the held one")
+}
+
+// TestParseHTTPDateAgreesWithTime checks the hand-written HTTP-date parser
+// against the standard library over a spread of instants and all three forms.
+func TestParseHTTPDateAgreesWithTime(t *testing.T) {
+	for ts := int64(-2208988800); ts < 4102444800; ts += 7777777 {
+		tm := time.Unix(ts, 0).UTC()
+		for _, layout := range []string{time.RFC1123, time.ANSIC, time.RFC1123Z} {
+			s := tm.Format(layout)
+			got, ok := parseHTTPDate(s)
+			require.Truef(t, ok, "%q", s)
+			require.Equalf(t, ts, got, "%q", s)
+		}
+		if y := tm.Year(); y >= 1970 && y < 2070 {
+			s := tm.Format("Monday, 02-Jan-06 15:04:05 GMT")
+			got, ok := parseHTTPDate(s)
+			require.Truef(t, ok, "%q", s)
+			require.Equalf(t, ts, got, "%q", s)
+		}
+	}
+	got, ok := parseHTTPDate("Sun, 17 Apr 2022 13:37:44 +0200")
+	require.True(t, ok)
+	require.Equal(t, int64(1650202664-7200), got) // 13:37:44 GMT is 1650202664
+	for _, bad := range []string{"", "Sun, 31 Feb 2022 13:37:44 GMT", "Sun, 17 Apr 2022 24:00:00 GMT", "Sun, 17 Foo 2022 13:37:44 GMT",
+		"Sun, 17 Apr 2022 13:37:44 PST", "17 Apr 2022", "Sun, 17 Apr 22 13:37:44 GMT", "Sun, 17 Apr 2022 13:37 GMT"} {
+		_, ok := parseHTTPDate(bad)
+		require.Falsef(t, ok, "%q", bad)
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // CRM.COM POST authentication/consumer_application_key/token: a consumer's

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // DQE IDMobile ACCESS_TOKEN: a client-credentials grant by licence and

@@ -3,7 +3,7 @@ package core
 import (
 	"strconv"
 
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // exchange is one kind of token request.

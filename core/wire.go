@@ -1,7 +1,7 @@
 package core
 
 import (
-	"github.com/valyala/fastjson"
+	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
 
 // Decoders for the wire format, used where values cross a boundary: the WASM
