@@ -2,7 +2,6 @@ package hostshim
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -48,18 +47,7 @@ func startEmulator(t testing.TB, opts emulator.Options) *emulator.Server {
 // (a nil value deletes the field).
 func configFor(t testing.TB, srv *emulator.Server, p string, set map[string]any) core.Config {
 	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(srv.Config(p)), &m))
-	for k, v := range set {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	data, err := json.Marshal(m)
-	require.NoError(t, err)
-	cfg, err := core.ParseConfig(data)
+	cfg, err := core.ParseConfig([]byte(srv.ConfigWith(p, set)))
 	require.NoError(t, err)
 	return cfg
 }

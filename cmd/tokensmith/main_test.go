@@ -106,19 +106,8 @@ func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 // writeConfig writes p's demo config with fields replaced (nil deletes).
 func writeConfig(t *testing.T, srv *emulator.Server, p string, set map[string]any) string {
 	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal([]byte(srv.Config(p)), &m))
-	for k, v := range set {
-		if v == nil {
-			delete(m, k)
-		} else {
-			m[k] = v
-		}
-	}
-	data, err := json.Marshal(m)
-	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), p+".json")
-	require.NoError(t, os.WriteFile(path, data, 0o600))
+	require.NoError(t, os.WriteFile(path, []byte(srv.ConfigWith(p, set)), 0o600))
 	return path
 }
 

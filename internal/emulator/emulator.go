@@ -296,6 +296,32 @@ func (s *Server) BaseURL(provider string) string {
 	return ""
 }
 
+// ConfigWith is Config with fields replaced: a nil value deletes the field,
+// any other value (also of the wrong type, to test config errors) sets it.
+// It answers "" for an unknown provider.
+func (s *Server) ConfigWith(provider string, set map[string]any) string {
+	base := s.Config(provider)
+	if base == "" || len(set) == 0 {
+		return base
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(base), &m); err != nil {
+		panic("emulator: Config is not JSON: " + err.Error()) // a bug here, not in the caller
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic("emulator: ConfigWith: " + err.Error())
+	}
+	return string(b)
+}
+
 // Config returns a complete client config in the wire format (see
 // core.ParseConfig) that works against this emulator with the demo
 // credentials, or "" for an unknown provider.
