@@ -205,16 +205,57 @@ func TestWASMAcquireEmulator(t *testing.T) {
 			// A 503 is the module's answer, retryable, not a Go error.
 			w.Invalidate(h)
 			emu.Inject(p, emulator.Fault{Status: 503, RetryAfter: "7"})
-			out, err = w.Acquire(ctx, h, now+2)
+			out, err = w.AcquireOnce(ctx, h, now+2)
 			require.NoError(t, err)
 			assert.Equal(t, "server_error", gjson.GetBytes(out, "error.code").String(), "%s", out)
 			assert.True(t, gjson.GetBytes(out, "error.retryable").Bool())
 			assert.Equal(t, int64(7), gjson.GetBytes(out, "error.retry_after").Int())
 
 			// And the next acquire recovers.
-			out, err = w.Acquire(ctx, h, now+3)
+			out, err = w.AcquireOnce(ctx, h, now+3)
 			require.NoError(t, err)
 			assert.True(t, gjson.GetBytes(out, "token.access_token").Exists(), "%s", out)
+
+			// Acquire retries as the native Client does: a 503 with
+			// Retry-After then success costs one wait of Retry-After.
+			var waits []time.Duration
+			w.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
+			defer func() { w.sleep = sleepCtx }()
+			w.Invalidate(h)
+			before := emu.TokenRequests(p)
+			emu.Inject(p, emulator.Fault{Status: 503, RetryAfter: "2"})
+			out, err = w.Acquire(ctx, h, now+4)
+			require.NoError(t, err)
+			assert.True(t, gjson.GetBytes(out, "token.access_token").Exists(), "%s", out)
+			assert.Equal(t, []time.Duration{2 * time.Second}, waits)
+			want := before + 2
+			if p == core.MoversConnect {
+				// The invalidated token cannot be revived by an activation
+				// (it answers "Token":null): the core then logs in again.
+				want++
+			}
+			assert.Equal(t, want, emu.TokenRequests(p))
+
+			// A 4xx is never retried (MoversConnect's refused activation
+			// falls back to a grant inside the core: no wait either).
+			waits = nil
+			w.Invalidate(h)
+			emu.Inject(p, emulator.Fault{Status: 400})
+			out, err = w.Acquire(ctx, h, now+5)
+			require.NoError(t, err)
+			assert.False(t, gjson.GetBytes(out, "error.retryable").Bool(), "%s", out)
+			assert.Empty(t, waits)
+
+			// Retries stop at their bound.
+			w.Invalidate(h)
+			emu.Inject(p, emulator.Fault{Status: 503}, emulator.Fault{Status: 503}, emulator.Fault{Status: 503},
+				emulator.Fault{Status: 503}, emulator.Fault{Status: 503})
+			before = emu.TokenRequests(p)
+			out, err = w.Acquire(ctx, h, now+6)
+			require.NoError(t, err)
+			assert.Equal(t, "server_error", gjson.GetBytes(out, "error.code").String(), "%s", out)
+			assert.Equal(t, before+DefaultRetry.MaxAttempts, emu.TokenRequests(p), "%s waits=%v", out, waits)
+			emu.Reset()
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -505,8 +506,10 @@ func (e *wasmEngine) close() error {
 // that want the raw wire format. Safe for concurrent use; calls are
 // serialised. Runtime failures come back as {"error":{"code":"usage",…}}.
 type WASMHandles struct {
-	in *wasmInstance
-	do wasmFetchFunc
+	in    *wasmInstance
+	do    wasmFetchFunc
+	retry RetryPolicy
+	sleep func(context.Context, time.Duration) error
 }
 
 // NewWASMHandles instantiates the shared compiled module once more.
@@ -519,7 +522,7 @@ func NewWASMHandles(ctx context.Context) (*WASMHandles, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &WASMHandles{in: in, do: newHTTPDoer(nil, 0).do}, nil
+	return &WASMHandles{in: in, do: newHTTPDoer(nil, 0).do, retry: DefaultRetry.withDefaults(), sleep: sleepCtx}, nil
 }
 
 // Close releases the instance and every session in it.
@@ -581,15 +584,43 @@ func (w *WASMHandles) Free(h int32) []byte {
 	return wasmWire(w.in.withHandle(context.Background(), fnSessionFree, api.EncodeI32(h)))
 }
 
-// Acquire runs next → request → feed inside the module until it answers a
-// token, an error or pending, sending each request with net/http through
-// the module's tokensmith.fetch import. The error is non-nil only when the
-// runtime failed or ctx ended (then any network error in the output is a
+// AcquireOnce runs next → request → feed inside the module until it answers
+// a token, an error or pending, sending each request with net/http through
+// the module's tokensmith.fetch import: one session_acquire call, as any
+// synchronous host makes it. The error is non-nil only when the runtime
+// failed or ctx ended (then any network error in the output is a
 // consequence of ctx).
-func (w *WASMHandles) Acquire(ctx context.Context, h int32, now int64) ([]byte, error) {
+func (w *WASMHandles) AcquireOnce(ctx context.Context, h int32, now int64) ([]byte, error) {
 	out, err := w.in.acquire(ctx, h, now, w.do)
 	if err == nil {
 		err = ctx.Err()
 	}
 	return out, err
+}
+
+// Acquire is AcquireOnce with the native Client's retry policy: an answer
+// the core marks retryable (network, 5xx, 429) is tried again after a
+// capped, jittered backoff that honours Retry-After, bounded in attempts and
+// total time (DefaultRetry); any other answer returns at once. now advances
+// by the time waited.
+func (w *WASMHandles) Acquire(ctx context.Context, h int32, now int64) ([]byte, error) {
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		out, err := w.AcquireOnce(ctx, h, now+int64(waited/time.Second))
+		if err != nil {
+			return out, err
+		}
+		e, perr := core.ParseError(out)
+		if perr != nil {
+			return out, nil // a token or pending
+		}
+		d, ok := w.retry.delay(attempt, e, waited)
+		if !ok {
+			return out, nil
+		}
+		if err := w.sleep(ctx, d); err != nil {
+			return out, err
+		}
+		waited += d
+	}
 }
