@@ -18,6 +18,7 @@ all: test
 
 test: vet check-core-wasm wasm-vet wasm-budget
 	$(GO) test -race -count=1 ./...
+	@$(GO) test -count=1 -run '^TestVectors$$' -v ./core/ | sed -n 's/^ *vectors_test.go:[0-9]*: vectors /conformance vectors (native and wazero): /p'
 
 vet:
 	$(GO) vet ./...
