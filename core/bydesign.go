@@ -37,6 +37,9 @@ import (
 //     .expires) are all strings, "False"/"True" included; they go to Extra,
 //     and a field of another type is skipped, not fatal.
 //   - A 200 that carries "error" is a failure, as in golang.org/x/oauth2.
+//   - OWIN answers an unknown or missing client_id with the non-standard
+//     error "invalid_clientId" [inferred, as the emulator does]: it is
+//     invalid_client, not invalid_request.
 //   - The token is sent as "Authorization: Bearer …", OWIN's default
 //     [inferred]; since it goes into a header, an access_token with bytes
 //     outside visible ASCII (a CR/LF injection) is refused.
@@ -255,6 +258,12 @@ func byDesignToken(c *Config, ex exchange, r *Response, now int64, x *parseCtx, 
 	st := r.Status
 	if ev := vals[bdError]; ev != nil && ev.Type() != fastjson.TypeNull {
 		if e, ok := x.oauthError(v, r, now); ok {
+			// OWIN servers built on the common AngularJS sample (whose
+			// client_id ByDesign's example reuses) reject the client as
+			// "invalid_clientId", which oauthCode cannot know.
+			if code, _ := optStringField(v, "error", st); e.Code == CodeInvalidRequest && strings.EqualFold(code, "invalid_clientId") {
+				e.Code = CodeInvalidClient
+			}
 			return Token{}, e
 		}
 		if ev.Type() != fastjson.TypeString && st/100 == 2 {

@@ -522,3 +522,29 @@ func BenchmarkByDesignParse(b *testing.B) {
 	bench("seed", exchange{}, bdRepBody)
 	bench("refresh", exchange{refresh: true}, `{"access_token":"`+bdAT+`","token_type":"bearer","expires_in":172799,"refresh_token":"`+bdRT+`"}`)
 }
+
+// OWIN's non-standard invalid_clientId is the client's fault, whatever its
+// case; a 429 carrying it stays a retryable quota error.
+func TestByDesignInvalidClientID(t *testing.T) {
+	c := bdConfig()
+	require.NoError(t, c.validate())
+	x := &parseCtx{rd: &redactor{}}
+	for _, tc := range []struct {
+		status    int
+		body      string
+		code      string
+		retryable bool
+	}{
+		{400, `{"error":"invalid_clientId","error_description":"Client 'Other' is not registered in the system."}`, CodeInvalidClient, false},
+		{400, `{"error":"invalid_clientid","error_description":"ClientId should be sent."}`, CodeInvalidClient, false},
+		{200, `{"error":"invalid_clientId"}`, CodeInvalidClient, false},
+		{400, `{"error":"invalid_client_id"}`, CodeInvalidRequest, false},
+		{429, `{"error":"invalid_clientId"}`, CodeQuotaExceeded, true},
+	} {
+		r := bdResp(tc.status, tc.body)
+		_, e := byDesign{}.parse(&c, exchange{}, &r, bdNow, x)
+		require.NotNil(t, e, tc.body)
+		assert.Equal(t, tc.code, e.Code, tc.body)
+		assert.Equal(t, tc.retryable, e.Retryable, tc.body)
+	}
+}

@@ -21,7 +21,16 @@ import (
 //     lose its token.
 //   - A Password grant voids every token and refresh token issued before, for
 //     every holder of the login. Activation is therefore preferred while the
-//     refresh token lives; a refused activation falls back to a Password grant.
+//     refresh token lives; a refused activation falls back to a Password grant,
+//     a retryable failure (5xx, 429, no answer) does not.
+//   - The page's NOTE voids earlier tokens on "Password or RefreshToken"
+//     grants, yet says to keep using the Token after an activation. We read
+//     it as: the activation extends the Token ("for 90 days") and spends the
+//     refresh token [inferred: single use; the emulator does so]. We still
+//     keep that refresh token (a null never erases): its RefreshExpires is
+//     normally past by the time the extended Token is stale, so the next
+//     renewal is a Password grant anyway, and should it be tried again (after
+//     Invalidate) a refusal costs one request before the Password grant.
 //   - Expirations are absolute unix seconds (numbers; numeric strings are
 //     accepted too), not expires_in.
 //   - The body may be JSON (default), XML or a form; the page documents only

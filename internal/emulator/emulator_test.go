@@ -245,9 +245,21 @@ func TestMoversActivationNullsAndExtends(t *testing.T) {
 	require.Equal(t, 200, r.status, r.body)
 	assert.Regexp(t, `^\{"RefreshExpires":\d+,"RefreshToken":null,"Token":null,"TokenExpires":\d+\}$`, r.body)
 	a := r.json(t)
-	assert.Greater(t, a["TokenExpires"].(float64), m["TokenExpires"].(float64))
+	assert.EqualValues(t, clk.Now().Add(90*24*time.Hour).Unix(), a["TokenExpires"], "extended 90 days from the activation")
+	assert.Equal(t, m["RefreshExpires"], a["RefreshExpires"], "the spent refresh token's expiry is reported unchanged")
 	clk.Add(5 * 24 * time.Hour) // past the original 3 days
 	assert.Equal(t, 200, moversInquiry(t, s, tok), "the old token lives on with the new expiry")
+
+	// The activation was a "RefreshToken" grant: the refresh token it used is
+	// void, but the token it extended is not.
+	r = do(t, "POST", s.BaseURL(MoversConnect)+"/mobiletoken", ctJSON, jsonBody(t, moversActivate(rt)))
+	assert.Equal(t, 401, r.status)
+	assert.JSONEq(t, `{"ErrorCode":401,"ProcessingMessage":"Invalid token"}`, r.body)
+	assert.Equal(t, 200, moversInquiry(t, s, tok), "a refused activation does not void the token")
+	clk.Add(85*24*time.Hour - time.Second)
+	assert.Equal(t, 200, moversInquiry(t, s, tok), "alive until 90 days after the activation")
+	clk.Add(time.Second)
+	assert.Equal(t, 401, moversInquiry(t, s, tok), "expired 90 days after the activation")
 }
 
 func TestMoversErrors(t *testing.T) {
@@ -262,6 +274,10 @@ func TestMoversErrors(t *testing.T) {
 	long := moversPassword()
 	long["company_id"] = strings.Repeat("X", 16)
 	assert.Equal(t, 400, do(t, "POST", u, ctJSON, jsonBody(t, long)).status)
+	// 15 characters in 30 bytes is within the limit: only the credentials are wrong.
+	wide := moversPassword()
+	wide["company_id"] = strings.Repeat("é", 15)
+	assert.Equal(t, 401, do(t, "POST", u, ctJSON, jsonBody(t, wide)).status)
 
 	sec := moversPassword()
 	sec["client_secret"] = "00000000000000000000000000000000"

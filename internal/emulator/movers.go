@@ -9,11 +9,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // moversState holds the one live login. The vendor voids every earlier token
 // and refresh token on each Password grant, so there is never more than one
-// generation to remember.
+// generation to remember; an activation spends the refresh token (refresh
+// is then "") and keeps the token.
 type moversState struct {
 	token, refresh       string
 	tokenExp, refreshExp time.Time
@@ -97,7 +99,8 @@ func (s *Server) moversToken(w http.ResponseWriter, r *http.Request) {
 	st := &s.movers
 	switch req.GrantType {
 	case "Password":
-		if req.CompanyID == "" || req.Username == "" || req.Password == "" || len(req.CompanyID) > 15 {
+		// "up to 15 characters": characters, not bytes.
+		if req.CompanyID == "" || req.Username == "" || req.Password == "" || utf8.RuneCountInString(req.CompanyID) > 15 {
 			moversError(w, asXML, http.StatusBadRequest, "Invalid request")
 			return
 		}
@@ -122,11 +125,15 @@ func (s *Server) moversToken(w http.ResponseWriter, r *http.Request) {
 			moversError(w, asXML, http.StatusUnauthorized, "Invalid token")
 			return
 		}
-		// [inferred] "extend the token for 90 days": both expiries move to
-		// now+90d, so activating again later keeps extending. The tokens
-		// themselves stay; the answer carries nulls in their place.
-		st.refreshExp = now.Add(MoversRefreshLifetime)
-		st.tokenExp = st.refreshExp
+		// The page: activation is to "extend the token for 90 days", and
+		// "Continue to use the Token value" afterwards; its NOTE voids every
+		// earlier token and refresh token on "a grant_type of Password or
+		// RefreshToken". Faithful to both: the Token survives, extended to
+		// now+90d, and the refresh token is spent, so activating it again is
+		// refused [inferred: single use]. RefreshExpires still reports its
+		// original expiry, as the page's activation example repeats it.
+		st.refresh = ""
+		st.tokenExp = now.Add(MoversRefreshLifetime)
 		moversAnswer(w, asXML, st.refreshExp.Unix(), nil, nil, st.tokenExp.Unix())
 	default:
 		moversError(w, asXML, http.StatusBadRequest, "Unsupported grant_type")
