@@ -208,7 +208,11 @@ func (s *Session) precheck(r *Response, now int64) *Error {
 	if r.Err != nil {
 		e := *r.Err
 		e.Code, e.Retryable, e.Status = CodeNetwork, true, 0
-		e.Message = s.rd.mask(clip(e.Message, 200))
+		// The host's text may quote the URL (a GET's query) or what a broken
+		// server sent back: excerpt masks before it cuts, and reads a
+		// bounded prefix however long the text.
+		e.Message = s.rd.excerpt([]byte(e.Message))
+		e.Field = ""
 		return &e
 	}
 	if r.Status < 100 || r.Status > 599 {

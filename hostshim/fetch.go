@@ -113,11 +113,21 @@ func (h *httpDoer) describe(ctx context.Context, err error) string {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	// What remains is net/http's own wording (TLS, protocol errors). It never
-	// includes the URL once url.Error is peeled off; clip it all the same.
-	msg := err.Error()
-	if len(msg) > 120 {
-		msg = msg[:120] + "…"
+	// What remains is net/http's own wording (TLS, protocol errors), without
+	// the URL once url.Error is peeled off. It may still quote what the
+	// server sent ("malformed MIME header line: %q"), and a broken server or
+	// proxy that echoes the request line would put a GET's query, secret
+	// included, in that quote: keep the words, drop the quote. No clip here:
+	// the core masks, then cuts (a cut first could leave half a secret that
+	// no mask recognises).
+	return unquote(err.Error())
+}
+
+// unquote keeps msg up to its first quoted part, the server's bytes in every
+// net/http and net/textproto error (they are all formatted with %q).
+func unquote(msg string) string {
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		return strings.TrimRight(msg[:i], " :") + " (the server's bytes not quoted)"
 	}
 	return msg
 }

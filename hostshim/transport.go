@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/tokensmith/tokensmith/core"
 )
@@ -55,8 +56,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.base.RoundTrip(out)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || !b.replayable() {
-		return resp, err
+	if err != nil {
+		return nil, scrub(err, tok)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || !b.replayable() {
+		return resp, nil
 	}
 	t.c.Invalidate(tok)
 	tok2, err := t.c.Token(ctx)
@@ -71,8 +75,50 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The first answer is only dropped once a second request is ready.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return t.base.RoundTrip(out2)
+	resp, err = t.base.RoundTrip(out2)
+	if err != nil {
+		return nil, scrub(err, tok2)
+	}
+	return resp, nil
 }
+
+// scrub hides the token (and DQE's licence) in err's text. The request sent
+// carries them, and net/http quotes what a server answered ("malformed MIME
+// header line: %q"): an API or proxy that echoes the request line puts a
+// query token there. http.Client wraps the error in a url.Error with the
+// caller's URL, which never held the token; the text inside must not either.
+func scrub(err error, tok core.Token) error {
+	msg := err.Error()
+	vals := []string{tok.AccessToken, tok.Attach.Value}
+	for _, v := range tok.Attach.Params {
+		vals = append(vals, v)
+	}
+	masked := msg
+	for _, v := range vals {
+		if len(v) < 4 {
+			continue
+		}
+		for _, enc := range []string{v, url.QueryEscape(v), url.PathEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20")} {
+			masked = strings.ReplaceAll(masked, enc, "[redacted]")
+		}
+	}
+	if masked == msg {
+		return err
+	}
+	return &scrubbedError{err: err, msg: masked}
+}
+
+// scrubbedError is err with a safe text. Unwrap keeps errors.Is/As working
+// (context.Canceled, net.Error), and Timeout keeps http.Client's and
+// url.Error's timeout reporting.
+type scrubbedError struct {
+	err error
+	msg string
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+func (e *scrubbedError) Timeout() bool { return isTimeout(e.err) }
 
 // bodySource hands out the request body as many times as needed: from
 // memory once it has been read, else from GetBody, else once from req.Body.
