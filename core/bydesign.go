@@ -238,18 +238,28 @@ func (byDesign) parse(c *Config, ex exchange, r *Response, now int64, x *parseCt
 			nExtra++
 		}
 	})
-	var t Token
-	var e *Error
-	switch {
-	case dup != "" && r.Status >= 400:
-		e = httpError(r.Status, r, now, x.rd.excerpt(r.Body)) // keep a 5xx retryable
-	case dup != "":
-		e = malformed(r.Status, "field "+dup+" appears more than once")
-	default:
-		t, e = byDesignToken(c, ex, r, now, x, v, &vals, nExtra)
+	word := func() (Token, *Error) {
+		switch {
+		case dup != "" && r.Status >= 400:
+			return Token{}, httpError(r.Status, r, now, x.rd.excerpt(r.Body)) // keep a 5xx retryable
+		case dup != "":
+			return Token{}, malformed(r.Status, "field "+dup+" appears more than once")
+		}
+		return byDesignToken(c, ex, r, now, x, v, &vals, nExtra)
 	}
+	t, e := word()
+	// A failing answer may hand out tokens the redactor does not know yet
+	// (it learns them once accepted) and echo one in error_description:
+	// learn them, then word the error again, so the excerpt masks them in
+	// any encoding before it is cut.
 	if e != nil {
-		scrubIssued(e, v)
+		if toks := byDesignIssued(v); len(toks) > 0 {
+			x.rd.add(toks...)
+			if _, again := word(); again != nil {
+				e = again
+			}
+			e.Message = maskAll(e.Message, toks)
+		}
 	}
 	return t, e
 }
@@ -413,19 +423,20 @@ func byDesignPrefix(c *Config) string {
 	return byDesignRepPrefix
 }
 
-// scrubIssued masks any token the failing answer itself hands out: a server
-// that echoes its access_token into error_description must not get it into
-// our error text, even when it is too short for the opaque-run rule.
-func scrubIssued(e *Error, v *fastjson.Value) {
+// byDesignIssued collects every access_token and refresh_token string of
+// an answer, copies under repeated keys included.
+func byDesignIssued(v *fastjson.Value) []string {
+	var out []string
 	o, _ := v.Object()
 	o.Visit(func(k []byte, fv *fastjson.Value) {
 		if string(k) != "access_token" && string(k) != "refresh_token" {
 			return
 		}
-		if b, err := fv.StringBytes(); err == nil && len(b) >= 4 && strings.Contains(e.Message, string(b)) {
-			e.Message = strings.ReplaceAll(e.Message, string(b), "[redacted]")
+		if b, err := fv.StringBytes(); err == nil {
+			out = append(out, string(b))
 		}
 	})
+	return out
 }
 
 // alternate resends a JSON request refused with OWIN's 400

@@ -145,11 +145,17 @@ func (crmcom) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) 
 	if err != nil {
 		return Token{}, err
 	}
+	if r.Status != 200 || v.Get("status", "code") == nil || string(v.GetStringBytes("status", "code")) != "OK" {
+		// A failing answer may carry tokens the redactor does not know yet
+		// (it learns them once accepted): learn them before any excerpt is
+		// made, so they are masked, in any encoding, before the cut.
+		x.rd.add(crmcomTokens(v)...)
+	}
 	// A failing HTTP status whose body is not the documented envelope is
 	// reported by its status, not as malformed.
 	bad := func(e *Error) *Error {
 		if r.Status >= 400 {
-			return httpError(r.Status, r, now, maskAll(x.rd.excerpt(r.Body), crmcomTokens(v)))
+			return httpError(r.Status, r, now, x.rd.excerpt(r.Body))
 		}
 		return e
 	}
@@ -172,10 +178,10 @@ func (crmcom) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) 
 		if msg == "" {
 			msg, _ = optStringField(sv, "description", r.Status)
 		}
-		return Token{}, crmcomStatusError(code, msg, crmcomTokens(v), r, now, x)
+		return Token{}, crmcomStatusError(code, msg, r, now, x)
 	}
 	if r.Status < 200 || r.Status > 299 {
-		return Token{}, httpError(r.Status, r, now, maskAll(x.rd.excerpt(r.Body), crmcomTokens(v)))
+		return Token{}, httpError(r.Status, r, now, x.rd.excerpt(r.Body))
 	}
 	dv, err := field(v, "data", r.Status)
 	if err != nil {
@@ -201,7 +207,7 @@ func (crmcom) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) 
 }
 
 // crmcomStatusError maps a status.code other than "OK". See the quirks.
-func crmcomStatusError(code, msg string, toks []string, r *Response, now int64, x *parseCtx) *Error {
+func crmcomStatusError(code, msg string, r *Response, now int64, x *parseCtx) *Error {
 	e := &Error{Status: r.Status, Code: CodeInvalidRequest}
 	up := strings.ToUpper(code)
 	switch {
@@ -226,13 +232,13 @@ func crmcomStatusError(code, msg string, toks []string, r *Response, now int64, 
 	if crmcomCodeLike(code) {
 		// The redactor would take INVALID_AUTHENTICATION_CODE for an opaque
 		// token; known secrets and tokens are still masked.
-		ct = maskAll(maskAll(code, x.rd.secrets), toks)
+		ct = maskAll(code, x.rd.secrets)
 	} else {
-		ct = maskAll(x.rd.excerpt([]byte(code)), toks)
+		ct = x.rd.excerpt([]byte(code))
 	}
 	e.Message = "status " + clip(ct, 64)
 	if msg != "" {
-		e.Message += ": " + maskAll(x.rd.excerpt([]byte(msg)), toks)
+		e.Message += ": " + x.rd.excerpt([]byte(msg))
 	}
 	return e
 }
@@ -269,17 +275,6 @@ func crmcomTokens(v *fastjson.Value) []string {
 		})
 	})
 	return out
-}
-
-// maskAll hides values the redactor does not hold. Values under 4 bytes are
-// left alone, as the redactor does: they would mask ordinary words.
-func maskAll(s string, vals []string) string {
-	for _, v := range vals {
-		if len(v) >= 4 && strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return s
 }
 
 // crmcomExpiry dates t from its JWT claims and copies them to Extra.

@@ -260,3 +260,35 @@ func FuzzLeakMask(f *testing.F) {
 		}
 	})
 }
+
+// TestLeakShortTokenEchoedPastTheCut is the audit's reproducer: a failing
+// answer carries a token shorter than the opaque-run rule and echoes it where
+// the excerpt is cut. Scrubbing after the cut left its head; the providers
+// now teach the redactor a failing answer's tokens before any excerpt is made.
+func TestLeakShortTokenEchoedPastTheCut(t *testing.T) {
+	const tok = "Tk-0123456789abcdef"
+	for pad := 100; pad < 170; pad++ {
+		filler := strings.Repeat("x ", pad/2)
+		cases := []struct {
+			cfg  string
+			body string
+		}{
+			{`{"provider":"moversconnect","company_id":"ACME","username":"u","password":"pw-123456"}`,
+				`{"ErrorCode":"401","Token":"` + tok + `","ProcessingMessage":"` + filler + ` token ` + tok + `"}`},
+			{`{"provider":"bydesign","base_url":"https://bd.example/Acme","user_type":"rep","username":"1001","password":"pw-123456","client_id":"c"}`,
+				`{"error":"invalid_grant","access_token":"` + tok + `","error_description":"` + filler + ` token ` + tok + `"}`},
+		}
+		for _, c := range cases {
+			cfg, err := ParseConfig([]byte(c.cfg))
+			require.NoError(t, err)
+			s, err := NewSession(cfg)
+			require.NoError(t, err)
+			s.Next(1700000000)
+			st := s.Feed(1700000000, Response{Status: 400, Body: []byte(c.body)})
+			require.Equal(t, StepError, st.Kind, "%s", cfg.Provider)
+			for n := 6; n <= len(tok); n++ {
+				require.NotContains(t, st.Err.Message, tok[:n], "%s pad %d: %s", cfg.Provider, pad, st.Err.Message)
+			}
+		}
+	}
+}

@@ -126,6 +126,10 @@ func isHeaderName(s string) bool {
 	return true
 }
 
+// refreshOnlyExtends: the activation answers "Token":null and extends the
+// token held; with none held the session logs in instead.
+func (moversConnect) refreshOnlyExtends() {}
+
 func (moversConnect) refreshes() bool { return true }
 
 func (moversConnect) request(c *Config, ex exchange, held *Token) Request {
@@ -265,17 +269,27 @@ func (a *mcAnswer) present(i int) bool { return a.f[i].n > 0 && !a.f[i].null }
 func (moversConnect) parse(_ *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	var a mcAnswer
 	t, err := mcParse(ex, r, now, x, &a)
-	if err != nil {
-		mcScrub(err, r, x)
-		return Token{}, err
+	if err == nil {
+		return t, nil
 	}
-	return t, nil
+	// The redactor learns a token only once the session accepts it, but a
+	// failing answer may carry one (and echo it in its message). Learn them,
+	// then word the error again: the excerpt masks them, in any encoding,
+	// before it is cut, so no head of a short token survives the cut.
+	if toks := mcBodyTokens(r, x); len(toks) > 0 {
+		x.rd.add(toks...)
+		var b mcAnswer
+		if _, again := mcParse(ex, r, now, x, &b); again != nil {
+			err = again
+		}
+		err.Message = maskAll(err.Message, toks)
+	}
+	return Token{}, err
 }
 
-// mcScrub masks every token the body carried in e's text: the session's
-// redactor does not know them yet, and an excerpt or a quoted number could
-// repeat one. It reads the body again, so the success path pays nothing.
-func mcScrub(e *Error, r *Response, x *parseCtx) {
+// mcBodyTokens reads every token value a body carries, JSON or XML, copies
+// under repeated names included. Only failing answers pay for it.
+func mcBodyTokens(r *Response, x *parseCtx) []string {
 	body := trimBOM(r.Body)
 	a := mcAnswer{collect: true}
 	switch mcBodyKind(r, body) {
@@ -286,11 +300,7 @@ func mcScrub(e *Error, r *Response, x *parseCtx) {
 	case 'x':
 		a.readXML(body)
 	}
-	for _, s := range a.toks {
-		if len(s) >= 4 {
-			e.Message = strings.ReplaceAll(e.Message, s, "[redacted]")
-		}
-	}
+	return a.toks
 }
 
 // mcBodyKind tells JSON ('j'), XML ('x'), HTML ('h'), empty ('e') and other

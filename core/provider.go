@@ -2,6 +2,7 @@ package core
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/tokensmith/tokensmith/third_party/fastjson"
 )
@@ -31,6 +32,12 @@ type provider interface {
 	alternate(c *Config, ex exchange, e *Error) (exchange, bool)
 	attach(c *Config, t *Token) Attach
 }
+
+// extender is a provider whose refresh only extends the access token held
+// and answers none of its own (MoversConnect's activation: "Token":null).
+// Without a held access token such a refresh is a wasted round trip, and it
+// spends the refresh token: the session asks for a grant directly.
+type extender interface{ refreshOnlyExtends() }
 
 var providers = map[string]provider{}
 
@@ -128,4 +135,17 @@ func (x *parseCtx) oauthError(v *fastjson.Value, r *Response, now int64) (*Error
 		e.Message += ": " + x.rd.excerpt([]byte(desc))
 	}
 	return e, true
+}
+
+// maskAll hides exact copies of vals, for text no excerpt built (an expiry
+// check quoting a number that equals a token a failing answer carried).
+// Values under 4 bytes are left alone, as the redactor does: they would mask
+// ordinary words.
+func maskAll(s string, vals []string) string {
+	for _, v := range vals {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return s
 }

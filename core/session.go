@@ -146,7 +146,11 @@ func (s *Session) Next(now int64) Step {
 	if st == Fresh {
 		return Step{Kind: StepToken, Token: s.tok}
 	}
-	return s.send(exchange{refresh: s.p.refreshes() && s.tok.canRefresh(now)})
+	refresh := s.p.refreshes() && s.tok.canRefresh(now)
+	if _, ok := s.p.(extender); ok && s.tok.AccessToken == "" {
+		refresh = false
+	}
+	return s.send(exchange{refresh: refresh})
 }
 
 func (s *Session) send(ex exchange) Step {
