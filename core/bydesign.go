@@ -33,9 +33,10 @@ import (
 //     RFC 1123 ".expires" date is used. ".issued" becomes IssuedAt when it
 //     parses; it is the server's clock, so it never feeds expiry.
 //   - The profile fields (userName, userType, userTypeID, displayName,
-//     hasReciprocalID, canEnrollAsRep, rankTypeID, as:client_id, .issued,
-//     .expires) are all strings, "False"/"True" included; they go to Extra,
-//     and a field of another type is skipped, not fatal.
+//     hasReciprocalID, canEnrollAsRep, rankTypeID, as:client_id) are all
+//     strings, "False"/"True" included; they go to Extra, and a field of
+//     another type is skipped, not fatal. .issued and .expires become
+//     issued_at and expires_at only, not Extra.
 //   - A 200 that carries "error" is a failure, as in golang.org/x/oauth2.
 //   - OWIN answers an unknown or missing client_id with the non-standard
 //     error "invalid_clientId" [inferred, as the emulator does]: it is
@@ -158,7 +159,10 @@ var byDesignFields = [...]struct {
 	{"error", false}, {"error_description", false},
 	{"userName", true}, {"userType", true}, {"userTypeID", true}, {"displayName", true},
 	{"hasReciprocalID", true}, {"canEnrollAsRep", true}, {"rankTypeID", true},
-	{"as:client_id", true}, {".issued", true}, {".expires", true},
+	// .issued and .expires describe the token, as issued_at and expires_at
+	// do: kept in Extra, a refresh that omits them would leave the previous
+	// login's dates behind (a refresh keeps the profile fields it omits).
+	{"as:client_id", true}, {".issued", false}, {".expires", false},
 }
 
 const (
