@@ -1,3 +1,5 @@
+// Package fastfloat parses numbers for fastjson (tokensmith's trimmed fork of
+// github.com/valyala/fastjson/fastfloat; see ../README.md).
 package fastfloat
 
 import (
