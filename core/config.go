@@ -80,6 +80,17 @@ var configFields = []configField{
 	{"unit", false, func(c *Config) *string { return &c.Unit }},
 }
 
+// ConfigFields lists every key of the wire-format config, "provider" and
+// "leeway_seconds" included, so hosts (the CLI's environment variables) need
+// no copy of their own.
+func ConfigFields() []string {
+	out := []string{"provider", "leeway_seconds"}
+	for _, f := range configFields {
+		out = append(out, f.name)
+	}
+	return out
+}
+
 func lookupField(name string) *configField {
 	for i := range configFields {
 		if configFields[i].name == name {

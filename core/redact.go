@@ -34,8 +34,9 @@ func (r *redactor) add(s ...string) {
 			continue
 		}
 		r.remember(v)
-		// mask reads every encoding by itself; the form-encoded copy serves
-		// code that replaces the listed values as they are (crmcom.go).
+		// mask reads each character raw or encoded (twice over too), but not
+		// a form body encoded twice as a whole (space → + → %2B): matching
+		// the form-encoded copy with the same rules covers that.
 		if needsFormEscape(v) {
 			var b strings.Builder
 			b.Grow(len(v) + 16)

@@ -19,22 +19,11 @@ import (
 // file may be left out altogether.
 const envPrefix = "TOKENSMITH_"
 
-// configFields are the wire-format config field names (core.ParseConfig).
-// TestConfigFieldsKnownToCore keeps this list in step with the core.
-var configFields = []string{
-	"provider", "base_url", "leeway_seconds",
-	"username", "password", "client_id", "client_secret", "encoding",
-	"company_id", "token_header",
-	"licence", "method",
-	"user_type",
-	"key", "authentication_code", "identifier", "pass_code", "jwt", "organisation", "unit",
-}
-
-// envOverrides returns the fields set in the environment, in configFields
-// order.
+// envOverrides returns the fields set in the environment, in the core's
+// order of config fields.
 func envOverrides(getenv func(string) (string, bool)) [][2]string {
 	var out [][2]string
-	for _, f := range configFields {
+	for _, f := range core.ConfigFields() {
 		if v, ok := getenv(envPrefix + strings.ToUpper(f)); ok && v != "" {
 			out = append(out, [2]string{f, v})
 		}

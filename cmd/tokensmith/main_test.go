@@ -400,21 +400,6 @@ func TestEmulate(t *testing.T) {
 	}
 }
 
-// The command's field list matches the core's: every name is a field of
-// some provider, none is unknown.
-func TestConfigFieldsKnownToCore(t *testing.T) {
-	for _, f := range configFields {
-		if f == "provider" || f == "leeway_seconds" {
-			continue
-		}
-		_, err := core.ParseConfig([]byte(`{"provider":"dqe-idmobile","base_url":"https://x.example","licence":"l","client_secret":"s","` + f + `":"v"}`))
-		if err == nil {
-			continue
-		}
-		assert.NotContains(t, err.Error(), "unknown field", f)
-	}
-}
-
 func TestBuildConfigEnvOverLays(t *testing.T) {
 	env := map[string]string{"TOKENSMITH_CLIENT_SECRET": "from-env-secret", "TOKENSMITH_LEEWAY_SECONDS": "30"}
 	getenv := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
