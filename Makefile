@@ -12,11 +12,18 @@ WASM_OUT   = hostshim/tokensmith.wasm
 WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w -buildid='
 WASM_SRC   = $(filter-out %_test.go,$(wildcard wasm/*.go core/*.go)) go.mod go.sum
 
-.PHONY: all test demo vet check-core-wasm bench clean wasm wasm-vet wasm-size wasm-budget bench-wasm
+.PHONY: all test test-go demo vet check-core-wasm bench clean wasm wasm-vet wasm-size wasm-budget bench-wasm
 
 all: test
 
-test: vet check-core-wasm wasm-vet wasm-budget
+# Each work area adds its own test target to TEST_TARGETS in mk/<area>.mk
+# (mk/js.mk, mk/web.mk, mk/redis.mk), so `make test` runs them all.
+TEST_TARGETS = test-go
+-include mk/*.mk
+
+test: $(TEST_TARGETS)
+
+test-go: vet check-core-wasm wasm-vet wasm-budget
 	$(GO) test -race -count=1 ./...
 	@$(GO) test -count=1 -run '^TestVectors$$' -v ./core/ | sed -n 's/^ *vectors_test.go:[0-9]*: vectors /conformance vectors (native and wazero): /p'
 
@@ -74,3 +81,4 @@ bench: $(WASM_OUT)
 
 clean:
 	rm -rf bin
+
