@@ -1,0 +1,261 @@
+// The conformance vector runner, environment-neutral: no node: imports, no
+// file access. It takes vector objects (testdata/vectors/*/*.json, parsed)
+// and an engine with the ABI v2 session calls (JSON text in, JSON text out:
+// src/engine.js's Core), and follows testdata/vectors/README.md exactly as
+// the Go runner (internal/vectors) does. Node (vectors.test.js), workerd
+// (workerd/) and Chromium (the web stream's page) load this same file.
+
+const PROVIDERS = ["moversconnect", "dqe-idmobile", "bydesign", "crmcom"];
+
+const SECRET_KEYS = new Set(["password", "client_secret", "licence", "key", "authentication_code", "pass_code", "jwt"]);
+const TOKEN_KEYS = ["access_token", "refresh_token", "Token", "RefreshToken", "token"];
+const STORE_STEPS = ["lease", "commit", "release"];
+
+function clip(s) {
+  s = typeof s === "string" ? s : JSON.stringify(s);
+  return s.length > 200 ? s.slice(0, 200) + "…" : s;
+}
+
+function isObject(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * match reports the first difference between expect and got, or "": every key
+ * expect names must be in got with an equal value (objects recursively,
+ * arrays element by element, same length); null matches null or absent.
+ */
+export function match(expect, got, path = "") {
+  const at = path || "(root)";
+  if (expect === null) {
+    return got !== undefined && got !== null ? `${at}: want null or absent, got ${clip(got)}` : "";
+  }
+  if (got === undefined) return `${at}: missing, want ${clip(expect)}`;
+  if (isObject(expect)) {
+    if (!isObject(got)) return `${at}: want an object, got ${clip(got)}`;
+    for (const k of Object.keys(expect)) {
+      const msg = match(expect[k], got[k], path ? `${path}.${k}` : k);
+      if (msg) return msg;
+    }
+    return "";
+  }
+  if (Array.isArray(expect)) {
+    if (!Array.isArray(got) || got.length !== expect.length) return `${at}: want ${clip(expect)}, got ${clip(got)}`;
+    for (let i = 0; i < expect.length; i++) {
+      const msg = match(expect[i], got[i], `${path}[${i}]`);
+      if (msg) return msg;
+    }
+    return "";
+  }
+  if (typeof expect !== typeof got || expect !== got) return `${at}: want ${clip(expect)}, got ${clip(got)}`;
+  return "";
+}
+
+/** responseOf expands "body_pad" (pad the body with spaces to N bytes). */
+export function responseOf(r) {
+  if (!isObject(r) || !(r.body_pad > 0)) return r;
+  const { body_pad: pad, ...rest } = r;
+  let body = typeof r.body === "string" ? r.body : "";
+  if (pad > body.length) body += " ".repeat(pad - body.length);
+  return { status: r.status, headers: r.headers ?? {}, body, ...(rest.error ? { error: rest.error } : {}) };
+}
+
+/** secretsOf: what must never appear in an error output. */
+export function secretsOf(v) {
+  const out = [];
+  const add = (s) => {
+    if (typeof s === "string" && s.length >= 6) out.push(s);
+  };
+  for (const [k, val] of Object.entries(v.config || {})) if (SECRET_KEYS.has(k)) add(val);
+  for (const st of v.steps || []) {
+    const body = st.response && st.response.body;
+    if (typeof body === "string") {
+      try {
+        const b = JSON.parse(body);
+        if (isObject(b)) {
+          for (const k of TOKEN_KEYS) add(b[k]);
+          if (isObject(b.data)) add(b.data.token);
+        }
+      } catch {
+        // not JSON: nothing to collect
+      }
+    }
+    if (isObject(st.token)) for (const k of TOKEN_KEYS) add(st.token[k]);
+  }
+  return out;
+}
+
+function parseOut(out) {
+  try {
+    return { ok: true, v: JSON.parse(out) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * runVector drives engine through one vector.
+ * @param {object} v a parsed vector
+ * @param {object} engine sessionNew(config, options), next(h, now), feed(h, now, input),
+ *   restore, token, attach, invalidate, refused, redact (h, json), cancel(h), free(h)
+ * @returns {{name: string, provider: string, transcript: string[], failures: string[]}}
+ */
+export function runVector(v, engine) {
+  const res = { name: v.name, provider: v.provider, transcript: [], failures: [] };
+  const secrets = secretsOf(v);
+  const auto = (v.host ?? "auto") === "auto";
+  let stored = null; // the auto host's private memory store
+
+  const check = (label, out, expect) => {
+    const p = parseOut(out);
+    if (!p.ok) {
+      res.failures.push(`${label}: output is not JSON: ${String(out).slice(0, 200)}`);
+      return null;
+    }
+    if (expect !== undefined) {
+      const msg = match(expect, p.v);
+      if (msg) res.failures.push(`${label}: ${msg}\n    got: ${String(out).slice(0, 600)}`);
+    }
+    if (isObject(p.v) && p.v.error !== undefined) {
+      const raw = JSON.stringify(p.v.error);
+      for (const s of secrets) {
+        if (raw.includes(s)) res.failures.push(`${label}: error output leaks a secret (${s.length} bytes)`);
+      }
+    }
+    return p.v;
+  };
+
+  // In auto mode the runner answers lease, commit and release as the trivial
+  // host does; every output goes in the transcript, and the expectation is
+  // matched against the first output that is none of the three.
+  const settle = (h, now, out, label) => {
+    for (let i = 0; auto && i < 32; i++) {
+      const p = parseOut(out);
+      const kind = p.ok && isObject(p.v) ? STORE_STEPS.find((k) => p.v[k] !== undefined) : undefined;
+      if (!kind) break;
+      check(`${label} (auto ${kind})`, out, undefined);
+      res.transcript.push(out);
+      let input;
+      if (kind === "lease") input = { lease: { acquired: true, token: stored } };
+      else if (kind === "commit") {
+        stored = p.v.commit.token;
+        input = { commit: { ok: true } };
+      } else input = { release: {} };
+      out = engine.feed(h, now, JSON.stringify(input));
+    }
+    return out;
+  };
+
+  const created = engine.sessionNew(JSON.stringify(v.config), JSON.stringify(v.options ?? {}));
+  res.transcript.push(created);
+  const c = check("create", created, v.create);
+  const h = c && c.session;
+  if (!h) {
+    if (v.create === undefined) res.failures.push("create failed but the vector expects success");
+    return res;
+  }
+  if (v.create !== undefined && v.create.error !== undefined) {
+    res.failures.push("create succeeded but the vector expects an error");
+  }
+  let now = 0;
+  try {
+    (v.steps || []).forEach((st, i) => {
+      const label = `step ${i} (${st.op})`;
+      if (st.now !== undefined) now = st.now;
+      let out;
+      switch (st.op) {
+        case "next":
+          out = settle(h, now, engine.next(h, now), label);
+          break;
+        case "feed": {
+          let input;
+          if (st.response !== undefined) input = { response: responseOf(st.response) };
+          else if (st.lease !== undefined) input = { lease: st.lease };
+          else if (st.commit !== undefined) input = { commit: st.commit };
+          else if (st.release !== undefined) input = { release: st.release };
+          else if (st.input !== undefined) input = st.input;
+          else {
+            res.failures.push(`${label}: feed without response, lease, commit or release`);
+            return;
+          }
+          out = settle(h, now, engine.feed(h, now, JSON.stringify(input)), label);
+          break;
+        }
+        case "restore":
+          out = engine.restore(h, JSON.stringify(st.token));
+          break;
+        case "token":
+          out = engine.token(h);
+          break;
+        case "attach":
+          out = engine.attach(h, JSON.stringify(st.request));
+          break;
+        case "invalidate":
+          out = engine.invalidate(h, JSON.stringify(st.access_token !== undefined ? { access_token: st.access_token } : {}));
+          break;
+        case "refused":
+          out = engine.refused(h, JSON.stringify(responseOf(st.response)));
+          break;
+        case "redact":
+          out = engine.redact(h, JSON.stringify({ text: st.text }));
+          break;
+        case "cancel":
+          out = engine.cancel(h);
+          break;
+        case "store":
+          if (!auto) res.failures.push(`${label}: "store" is for auto mode only`);
+          stored = st.token ?? null;
+          return; // no output
+        default:
+          res.failures.push(`${label}: unknown op`);
+          return;
+      }
+      res.transcript.push(out);
+      check(label, out, st.expect);
+    });
+  } finally {
+    engine.free(h);
+  }
+  return res;
+}
+
+/**
+ * runAll runs every vector and counts them per provider. engineFor answers a
+ * live engine (a new instance after one trapped), or a promise of one.
+ * @returns {{results: object[], counts: Record<string, number>, passed: Record<string, number>, failed: object[]}}
+ */
+export async function runAll(vectors, engineFor) {
+  const counts = {};
+  const passed = {};
+  for (const p of PROVIDERS) {
+    counts[p] = 0;
+    passed[p] = 0;
+  }
+  const results = [];
+  for (const v of vectors) {
+    let r;
+    try {
+      r = runVector(v, await engineFor());
+    } catch (e) {
+      r = { name: v.name, provider: v.provider, transcript: [], failures: [`threw: ${e && e.name}: ${String(e && e.message).slice(0, 200)}`] };
+    }
+    counts[v.provider] = (counts[v.provider] ?? 0) + 1;
+    if (r.failures.length === 0) passed[v.provider] = (passed[v.provider] ?? 0) + 1;
+    results.push(r);
+  }
+  return { results, counts, passed, failed: results.filter((r) => r.failures.length > 0) };
+}
+
+/** countsLine formats counts the way `make test` prints the Go ones. */
+export function countsLine(counts) {
+  return Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(", ");
+}
+
+/** checkVector: the shape the Go loader insists on. */
+export function checkVector(v, where) {
+  if (!isObject(v) || !v.name || !v.provider || !isObject(v.config) || !Array.isArray(v.steps)) {
+    throw new Error(`${where}: a vector needs name, provider, config and steps`);
+  }
+  if (!v.name.startsWith(v.provider + "/")) throw new Error(`${where}: name ${v.name} must start with the provider id`);
+  return v;
+}
