@@ -197,9 +197,12 @@ export class Core {
   cancel(h) { return this.#call("session_cancel", h); }
   free(h) { return this.#call("session_free", h); }
 
-  /** Test hook: a genuine trap (an out-of-bounds input). */
+  /** Test hook: a genuine trap (Go's heap overwritten, then a call). */
   trapForTest() {
-    return this.#guard(() => this.#x.session_feed(1, 0, 0x7ffffff0, 0x7ffffff));
+    return this.#guard(() => {
+      new Uint8Array(this.#x.memory.buffer).fill(0xff);
+      return this.#x.session_next(1, 1e12);
+    });
   }
 }
 
