@@ -291,10 +291,12 @@ export function makeClient(config, options = {}, runtime) {
     const init = { method: out.method, headers: out.headers, redirect: req.redirect, signal: req.signal };
     if (body != null && body !== "" && out.method !== "GET" && out.method !== "HEAD") {
       init.body = body;
-      init.duplex = "half";
     }
-    for (const k of ["credentials", "mode", "cache", "referrerPolicy", "integrity", "keepalive"]) {
-      if (req[k] !== undefined) init[k] = req[k];
+    // The caller's fetch options, where they differ from the defaults (workerd
+    // implements few of them and refuses some, e.g. cache, even when unset).
+    const defaults = { credentials: "same-origin", mode: "cors", cache: "default", referrerPolicy: "", integrity: "", keepalive: false };
+    for (const [k, d] of Object.entries(defaults)) {
+      if (req[k] !== undefined && req[k] !== d) init[k] = req[k];
     }
     return new Request(out.url, init);
   }
