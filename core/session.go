@@ -469,7 +469,7 @@ func (s *Session) adopt(t Token) bool {
 // lives, else a grant. MoversConnect's activation only extends a held access
 // token: without one it is a wasted call that spends the refresh token.
 func (s *Session) choose(now int64) exchange {
-	refresh := s.p.refreshes() && s.tok.canRefresh(now)
+	refresh := s.p.refreshes() && s.tok.canRefresh(floorDiv(now, 1000))
 	if _, ok := s.p.(extender); ok && s.tok.AccessToken == "" {
 		refresh = false
 	}
@@ -669,7 +669,7 @@ func (s *Session) learned() map[string]string {
 			return m
 		}
 	}
-	return map[string]string{}
+	return nil
 }
 
 // applyLearned honours what a restored or adopted token says was learned.

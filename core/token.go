@@ -227,7 +227,9 @@ func tokenFromValue(v *fastjson.Value) (Token, error) {
 		t.Attach.Params = stringMap(a.Get("params"))
 	}
 	t.Extra = stringMap(v.Get("extra"))
-	t.Learned = stringMap(v.Get("learned"))
+	if t.Learned = stringMap(v.Get("learned")); len(t.Learned) == 0 {
+		t.Learned = nil // {} and absent are the same: nothing learned
+	}
 	return t, nil
 }
 
