@@ -29,8 +29,8 @@ js-emuctl:
 	$(GO) build -o bin/emuctl ./js/test/emuctl
 
 test-js: build js-emuctl
-	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) --test --test-concurrency=1 --test-reporter=spec test/
-	@cat js/test/.counts 2>/dev/null || true
+	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) --test --test-concurrency=1 --test-reporter=spec test/*.test.js
+	@cat js/test/.counts-node js/test/.counts-workerd 2>/dev/null || true
 
 bench-js: build js-emuctl
 	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) bench/run.js
