@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { compile, Core } from "../src/engine.js";
 import { runAll, countsLine } from "./vectors-core.js";
@@ -32,4 +33,14 @@ test("every vector passes in Node", async () => {
   const line = `conformance vectors (node): ${countsLine(passed)}`;
   console.log(line);
   writeFileSync(join(JS_DIR, "test", ".counts-node"), line + "\n");
+});
+
+test("the counts per provider equal the Go run's (go test -run TestVectors ./core/)", async () => {
+  const out = execFileSync("go", ["test", "-count=1", "-run", "^TestVectors$", "-v", "./core/"], { cwd: ROOT, encoding: "utf8" });
+  const goCounts = {};
+  for (const m of out.matchAll(/vectors (\S+)\s+(\d+)/g)) goCounts[m[1]] = Number(m[2]);
+  const mine = {};
+  for (const v of loadVectors()) mine[v.provider] = (mine[v.provider] ?? 0) + 1;
+  assert.deepEqual(Object.keys(goCounts).sort(), [...PROVIDERS].sort(), out.slice(-2000));
+  assert.deepEqual(mine, goCounts);
 });
