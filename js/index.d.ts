@@ -43,14 +43,14 @@ export interface Store {
   get(): Promise<Token | string | null | undefined>;
   /** Called with every new or renewed token before it is used. */
   set(token: Token): Promise<void>;
-  /** Take the lease for ttlMs and load the stored token (taken or not). */
-  lease?(ttlMs: number): Promise<{ acquired: boolean; token: Token | string | null }>;
-  /** Store token only if the lease is still ours, or nobody's and the stored rev is baseRev; then release. */
-  commit?(token: Token, baseRev: number): Promise<{ ok: boolean; token?: Token | string | null }>;
+  /** Take the lease for ttlMs and load the stored token (taken or not). owner: the calling client's id. */
+  lease?(ttlMs: number, owner: string): Promise<{ acquired: boolean; token: Token | string | null }>;
+  /** Store token only if owner still holds the lease, or nobody does and the stored rev is baseRev; then release. */
+  commit?(token: Token, baseRev: number, owner: string): Promise<{ ok: boolean; token?: Token | string | null }>;
   /** Give the lease back without storing. */
-  release?(): Promise<void>;
+  release?(owner: string): Promise<void>;
   /** Optional: resolve before untilMs when the stored token changes (followers wake early). */
-  wait?(untilMs: number, signal: AbortSignal): Promise<void>;
+  wait?(untilMs: number, signal: AbortSignal, owner: string): Promise<void>;
 }
 
 /** The core's session options (docs/protocol.md); every key optional. */
@@ -114,6 +114,12 @@ export interface Client {
   /** Cancel what is in flight and free the session. */
   close(): Promise<void>;
 }
+
+/**
+ * A store shared by the clients of one realm (a page, an isolate, a process),
+ * with the protocol's lease: one client renews, the others adopt its token.
+ */
+export declare function memoryStore(initial?: Token | null): Required<Omit<Store, "wait">> & Pick<Store, "wait">;
 
 export declare function createClient(config: Config | string, options?: ClientOptions): Client;
 

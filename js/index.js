@@ -5,6 +5,7 @@
 import { makeClient } from "./src/client.js";
 
 export { TokenError } from "./src/errors.js";
+export { memoryStore } from "./src/memory-store.js";
 
 const runtime = {
   // Without a module source: the .wasm beside this file, by URL. A bundler

@@ -4,6 +4,7 @@
 import { makeClient } from "./src/client.js";
 
 export { TokenError } from "./src/errors.js";
+export { memoryStore } from "./src/memory-store.js";
 
 const runtime = {
   source: () => new URL("./tokensmith.wasm", import.meta.url),

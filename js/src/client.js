@@ -79,12 +79,16 @@ function asToken(v) {
  * its own lease/commit/release, as a shared store does).
  */
 function storeEffects(store) {
+  // The lease holder's identity towards a shared store, one per client; drawn
+  // on first use (workerd refuses random values at global scope).
+  let id = null;
+  const owner = () => (id ??= Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) => b.toString(16).padStart(2, "0")).join(""));
   const shared = store && typeof store.lease === "function" && typeof store.commit === "function" && typeof store.release === "function";
   return {
     async lease(ttlMs) {
       if (shared) {
         try {
-          const r = await store.lease(ttlMs);
+          const r = await store.lease(ttlMs, owner());
           return { acquired: Boolean(r && r.acquired), token: asToken(r && r.token) };
         } catch (e) {
           return storeError("lease", e);
@@ -100,7 +104,7 @@ function storeEffects(store) {
     async commit(token, baseRev) {
       try {
         if (shared) {
-          const r = await store.commit(token, baseRev);
+          const r = await store.commit(token, baseRev, owner());
           return r && r.ok ? { ok: true } : { ok: false, token: asToken(r && r.token) };
         }
         if (store) await store.set(token);
@@ -112,7 +116,7 @@ function storeEffects(store) {
     async release() {
       if (shared) {
         try {
-          await store.release();
+          await store.release(owner());
         } catch {
           // The lease expires after its TTL anyway; the core is told either way.
         }
@@ -121,7 +125,7 @@ function storeEffects(store) {
     async wait(untilMs, nowMs, signal) {
       if (store && typeof store.wait === "function") {
         // A shared store may wake a follower early (a notification).
-        return Promise.race([store.wait(untilMs, signal), sleep(untilMs - nowMs, signal)]);
+        return Promise.race([store.wait(untilMs, signal, owner()), sleep(untilMs - nowMs, signal)]);
       }
       return sleep(untilMs - nowMs, signal);
     },

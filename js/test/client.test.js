@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { createClient, TokenError } from "../node.js";
+import { createClient, memoryStore, TokenError } from "../node.js";
 import { internals } from "../src/client.js";
 import { WASM } from "./helpers.js";
 
@@ -215,4 +215,34 @@ test("a store that fails: code store, and the token is committed on the next cal
   assert.equal(saved[0].access_token, t.access_token);
   assert.equal(v.n, 1, "never lost, never re-requested");
   await c.close();
+});
+
+test("clients sharing a memoryStore: one renews under the lease, the others adopt its token", async () => {
+  const v = vendor();
+  const store = memoryStore();
+  const gate = v.hold();
+  const cs = Array.from({ length: 5 }, () => createClient(config, { fetch: v.fetch, store, session: { lease_poll_ms: 20 } }));
+  const pending = cs.map((c) => c.token());
+  await new Promise((r) => setTimeout(r, 50));
+  gate.release();
+  const toks = await Promise.all(pending);
+  assert.equal(v.n, 1, "one vendor request for five clients");
+  assert.equal(new Set(toks.map((t) => t.access_token)).size, 1);
+  assert.ok(toks[0].rev >= 1);
+  assert.equal((await store.get()).access_token, toks[0].access_token);
+  await Promise.all(cs.map((c) => c.close()));
+});
+
+test("memoryStore: a lost commit (another holder committed first) adopts the stored token", async () => {
+  const store = memoryStore();
+  const a = await store.lease(1000, "a");
+  assert.equal(a.acquired, true);
+  const b = await store.lease(1000, "b");
+  assert.equal(b.acquired, false);
+  assert.deepEqual(await store.commit({ access_token: "x", rev: 1 }, 0, "b"), { ok: false, token: null });
+  assert.deepEqual(await store.commit({ access_token: "y", rev: 1 }, 0, "a"), { ok: true });
+  assert.equal((await store.lease(1000, "b")).acquired, true);
+  assert.equal((await store.commit({ access_token: "z", rev: 2 }, 0, "c")).ok, false, "not the holder");
+  await store.release("b");
+  assert.equal((await store.commit({ access_token: "z", rev: 2 }, 1, "c")).ok, true, "nobody holds it and rev is still 1");
 });

@@ -93,7 +93,7 @@ const main :Workerd.Worker = (
 
 /** The package's own modules under their package paths, for a worker to import. */
 export function packageModules() {
-  return ["index.js", "src/client.js", "src/engine.js", "src/errors.js", "src/http.js", "src/wasi.js"]
+  return ["index.js", "src/client.js", "src/engine.js", "src/errors.js", "src/http.js", "src/memory-store.js", "src/wasi.js"]
     .map((name) => ({ name, from: join(JS_DIR, name), type: "esModule" }))
     .concat([{ name: "tokensmith.wasm", from: join(JS_DIR, "tokensmith.wasm"), type: "wasm" }]);
 }

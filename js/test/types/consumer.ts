@@ -1,11 +1,14 @@
 // A small consumer of the public API, type-checked by `tsc --noEmit`
 // (types.test.js). It is never run.
-import { createClient, TokenError, type Client, type Token, type Store, type ClientOptions } from "tokensmith";
+import { createClient, memoryStore, TokenError, type Client, type Token, type Store, type ClientOptions } from "tokensmith";
 
 const store: Store = {
   async get() { return null; },
   async set(t: Token) { void t.access_token; },
 };
+
+const shared: Store = memoryStore();
+void shared.lease?.(1000, "me");
 
 const options: ClientOptions = {
   store,
