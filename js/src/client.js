@@ -68,6 +68,16 @@ function sleep(ms, signal) {
   });
 }
 
+// Tokens handed out are shared by every caller (and kept in the cache):
+// frozen, so that one caller cannot change what the others are served.
+function frozen(t) {
+  if (t && typeof t === "object" && !Object.isFrozen(t)) {
+    for (const v of Object.values(t)) if (v && typeof v === "object") frozen(v);
+    Object.freeze(t);
+  }
+  return t;
+}
+
 function asToken(v) {
   if (v == null || v === "") return null;
   if (typeof v === "string") return JSON.parse(v);
@@ -187,10 +197,10 @@ export function makeClient(config, options = {}, runtime) {
     await session();
     let step = parse(core.next(h, now()));
     for (;;) {
-      if (step.usable) f.offer(step.usable);
+      if (step.usable) f.offer(frozen(step.usable));
       if (step.token !== undefined) {
-        cache = step.token;
-        return step.token;
+        cache = frozen(step.token);
+        return cache;
       }
       if (step.error) {
         const err = new TokenError(step.error);

@@ -45,6 +45,7 @@ test("the hot path: a fresh token never crosses into WebAssembly", async () => {
   const clk = clock();
   const c = createClient(config, { fetch: v.fetch, now: clk.now });
   const t = await c.token();
+  assert.ok(Object.isFrozen(t) && Object.isFrozen(t.attach), "a shared token cannot be changed by one caller");
   const core = c[internals].core();
   let calls = 0;
   for (const m of ["next", "feed", "token", "attach", "restore"]) {
