@@ -8,7 +8,7 @@
 // configured origins (and refuses any other origin outright), and strips
 // hop-by-hop and credential headers both ways.
 //
-// Bindings (see broker.capnp.example / wrangler.toml.example):
+// Bindings (see config.capnp, to run it with workerd, and wrangler.toml.example):
 //   BROKER             JSON, not secret: {"origins": ["https://app.example"],
 //                      "vendors": {"<id>": {"secret": "TOKENSMITH_<ID>", "api": "https://vendor.example/api",
 //                                           "allow": [{"methods": ["GET"], "path": "/users/*"}]}}}
