@@ -9,7 +9,7 @@ NODE ?= node
 NPM  ?= npm
 JS_WASM = wasm/tokensmith.wasm
 
-.PHONY: build test-js bench-js js-emuctl
+.PHONY: build test-js bench-js js-tools
 
 TEST_TARGETS += test-js
 
@@ -24,13 +24,15 @@ js/node_modules/.package-lock.json: js/package-lock.json
 	cd js && $(NPM) ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# The emulator with a control API for the JS tests (js/test/emuctl).
-js-emuctl:
+# Go tools of the JS tests: the emulator with a control API (js/test/emuctl)
+# and the native core's run of every vector, to compare with (js/test/vectordump).
+js-tools:
 	$(GO) build -o bin/emuctl ./js/test/emuctl
+	$(GO) build -o bin/vectordump ./js/test/vectordump
 
-test-js: build js-emuctl
-	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) --test --test-concurrency=1 --test-reporter=spec test/*.test.js
+test-js: build js-tools
+	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl TOKENSMITH_VECTORDUMP=$(CURDIR)/bin/vectordump $(NODE) --test --test-concurrency=1 --test-reporter=spec test/*.test.js
 	@cat js/test/.counts-node js/test/.counts-workerd 2>/dev/null || true
 
-bench-js: build js-emuctl
+bench-js: build js-tools
 	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) bench/run.js

@@ -29,15 +29,30 @@ export function loadVectors() {
   return out;
 }
 
-let built = null;
-/** The emuctl binary: $TOKENSMITH_EMUCTL (make test-js builds it), else built once here. */
-export function emuctlPath() {
-  if (process.env.TOKENSMITH_EMUCTL && existsSync(process.env.TOKENSMITH_EMUCTL)) return process.env.TOKENSMITH_EMUCTL;
-  if (!built) {
-    built = join(mkdtempSync(join(tmpdir(), "tokensmith-emuctl-")), "emuctl");
-    execFileSync("go", ["build", "-o", built, "./js/test/emuctl"], { cwd: ROOT, stdio: "inherit" });
+const built = {};
+// A Go test tool of js/test/: $TOKENSMITH_<NAME> (make test-js builds them
+// into bin/), else built once here.
+function goTool(name) {
+  const env = process.env["TOKENSMITH_" + name.toUpperCase()];
+  if (env && existsSync(env)) return env;
+  if (!built[name]) {
+    built[name] = join(mkdtempSync(join(tmpdir(), `tokensmith-${name}-`)), name);
+    execFileSync("go", ["build", "-o", built[name], `./js/test/${name}`], { cwd: ROOT, stdio: "inherit" });
   }
-  return built;
+  return built[name];
+}
+
+/** The emuctl binary (js/test/emuctl). */
+export function emuctlPath() {
+  return goTool("emuctl");
+}
+
+/**
+ * goReference runs every vector against the native Go core (js/test/vectordump):
+ * {providers, secret_fields, counts, failed, transcripts}.
+ */
+export function goReference() {
+  return JSON.parse(execFileSync(goTool("vectordump"), [], { cwd: ROOT, encoding: "utf8", maxBuffer: 256 << 20 }));
 }
 
 /** startEmulator runs emuctl on a random loopback port. */

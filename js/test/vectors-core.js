@@ -7,7 +7,9 @@
 
 const PROVIDERS = ["moversconnect", "dqe-idmobile", "bydesign", "crmcom"];
 
-const SECRET_KEYS = new Set(["password", "client_secret", "licence", "key", "authentication_code", "pass_code", "jwt"]);
+/** The config keys the core declares secret (Go: core.SecretFields(); a test compares). */
+export const SECRET_FIELDS = ["password", "client_secret", "licence", "key", "authentication_code", "pass_code", "jwt"];
+const SECRET_KEYS = new Set(SECRET_FIELDS);
 const TOKEN_KEYS = ["access_token", "refresh_token", "Token", "RefreshToken", "token"];
 const STORE_STEPS = ["lease", "commit", "release"];
 // A session that keeps asking for store steps is a failure, not a hang.
@@ -222,7 +224,8 @@ export function runVector(v, engine) {
 
 /**
  * runAll runs every vector and counts them per provider. engineFor answers a
- * live engine (a new instance after one trapped), or a promise of one.
+ * fresh engine for each vector (session numbers are in the transcript), or a
+ * promise of one.
  * @returns {{results: object[], counts: Record<string, number>, passed: Record<string, number>, failed: object[]}}
  */
 export async function runAll(vectors, engineFor) {
@@ -244,7 +247,34 @@ export async function runAll(vectors, engineFor) {
     if (r.failures.length === 0) passed[v.provider] = (passed[v.provider] ?? 0) + 1;
     results.push(r);
   }
-  return { results, counts, passed, failed: results.filter((r) => r.failures.length > 0) };
+  const transcripts = {};
+  for (const r of results) transcripts[r.name] = r.transcript;
+  return { results, counts, passed, transcripts, failed: results.filter((r) => r.failures.length > 0) };
+}
+
+/**
+ * compareTranscripts lists the vectors whose transcript differs, byte for
+ * byte, from the reference's (the native Go core's), and those either side lacks.
+ */
+export function compareTranscripts(mine, reference) {
+  const diffs = [];
+  for (const name of Object.keys(reference)) {
+    const a = mine[name];
+    const b = reference[name];
+    if (!a) {
+      diffs.push(`${name}: not run`);
+      continue;
+    }
+    const n = Math.max(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      if (a[i] !== b[i]) {
+        diffs.push(`${name}: output ${i} differs\n    got:  ${String(a[i]).slice(0, 300)}\n    want: ${String(b[i]).slice(0, 300)}`);
+        break;
+      }
+    }
+  }
+  for (const name of Object.keys(mine)) if (!(name in reference)) diffs.push(`${name}: not in the reference run`);
+  return diffs;
 }
 
 /** countsLine formats counts the way `make test` prints the Go ones. */

@@ -1,15 +1,20 @@
 // Every conformance vector through the JS engine in Node (the shim around
-// vectors-core.js): the same counts per provider as the Go runs, and a
-// vector that does not pass (or is skipped) fails the test.
+// vectors-core.js), following testdata/vectors/README.md: a fresh instance
+// per vector, every vector passing, the same counts per provider as the Go
+// run and the same transcript, byte for byte, as the native Go core's.
 
-import { test } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { compile, Core } from "../src/engine.js";
-import { runAll, countsLine } from "./vectors-core.js";
-import { loadVectors, WASM, ROOT, JS_DIR, PROVIDERS } from "./helpers.js";
+import { runAll, countsLine, compareTranscripts, SECRET_FIELDS } from "./vectors-core.js";
+import { loadVectors, goReference, WASM, ROOT, JS_DIR } from "./helpers.js";
+
+let ref;
+before(() => {
+  ref = goReference();
+});
 
 test("js/tokensmith.wasm is the core's module (make build copied it)", () => {
   const src = join(ROOT, "wasm", "tokensmith.wasm");
@@ -17,30 +22,22 @@ test("js/tokensmith.wasm is the core's module (make build copied it)", () => {
   assert.ok(readFileSync(WASM).equals(readFileSync(src)), "js/tokensmith.wasm differs from wasm/tokensmith.wasm: run make build");
 });
 
-test("every vector passes in Node", async () => {
-  const vectors = loadVectors();
-  const module = await compile(readFileSync(WASM));
-  let core = null;
-  const engineFor = async () => {
-    if (!core || core.dead) core = await Core.instantiate(module);
-    return core;
-  };
-  const { counts, passed, failed } = await runAll(vectors, engineFor);
-  for (const r of failed) console.log(`FAIL ${r.name}\n  ${r.failures.join("\n  ")}`);
-  for (const p of PROVIDERS) assert.ok(counts[p] > 0, `no vectors for ${p}`);
-  assert.equal(failed.length, 0, `${failed.length} vectors failed`);
-  assert.deepEqual(passed, counts);
-  const line = `conformance vectors (node): ${countsLine(passed)}`;
-  console.log(line);
-  writeFileSync(join(JS_DIR, "test", ".counts-node"), line + "\n");
+test("the runner's secret fields are the core's (core.SecretFields)", () => {
+  assert.deepEqual([...SECRET_FIELDS].sort(), [...ref.secret_fields].sort());
 });
 
-test("the counts per provider equal the Go run's (go test -run TestVectors ./core/)", async () => {
-  const out = execFileSync("go", ["test", "-count=1", "-run", "^TestVectors$", "-v", "./core/"], { cwd: ROOT, encoding: "utf8" });
-  const goCounts = {};
-  for (const m of out.matchAll(/vectors (\S+)\s+(\d+)/g)) goCounts[m[1]] = Number(m[2]);
-  const mine = {};
-  for (const v of loadVectors()) mine[v.provider] = (mine[v.provider] ?? 0) + 1;
-  assert.deepEqual(Object.keys(goCounts).sort(), [...PROVIDERS].sort(), out.slice(-2000));
-  assert.deepEqual(mine, goCounts);
+test("every vector passes in Node, with the Go run's counts and transcripts", async () => {
+  const vectors = loadVectors();
+  const module = await compile(readFileSync(WASM));
+  const { counts, passed, failed, transcripts } = await runAll(vectors, () => Core.instantiate(module));
+  for (const r of failed) console.log(`FAIL ${r.name}\n  ${r.failures.join("\n  ")}`);
+  assert.deepEqual(ref.failed, [], "the Go reference run itself fails");
+  for (const p of ref.providers) assert.ok(counts[p] >= 15, `too few vectors for ${p}`);
+  assert.equal(failed.length, 0, `${failed.length} vectors failed`);
+  assert.deepEqual(passed, ref.counts, "passed per provider = the Go run's counts");
+  const diffs = compareTranscripts(transcripts, ref.transcripts);
+  assert.deepEqual(diffs, [], `transcripts differ from the native Go core's:\n${diffs.join("\n")}`);
+  const line = `conformance vectors (node, transcripts = native Go): ${countsLine(passed)}`;
+  console.log(line);
+  writeFileSync(join(JS_DIR, "test", ".counts-node"), line + "\n");
 });

@@ -10,12 +10,8 @@ import { runAll } from "./vectors-core.js";
 export default {
   async fetch(request) {
     if (new URL(request.url).pathname !== "/run") return new Response("ready");
-    let core = null;
-    const engineFor = async () => {
-      if (!core || core.dead) core = await Core.instantiate(wasm);
-      return core;
-    };
-    const { counts, passed, failed } = await runAll(vectors, engineFor);
-    return Response.json({ counts, passed, failed: failed.map((r) => ({ name: r.name, failures: r.failures })) });
+    // A fresh instance per vector (session numbers are in the transcript).
+    const { counts, passed, failed, transcripts } = await runAll(vectors, () => Core.instantiate(wasm));
+    return Response.json({ counts, passed, transcripts, failed: failed.map((r) => ({ name: r.name, failures: r.failures })) });
   },
 };

@@ -8,11 +8,12 @@ import { createServer } from "node:http";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startWorkerd, packageModules } from "./workerd.js";
-import { loadVectors, startEmulator, JS_DIR, PROVIDERS, secretsOf } from "./helpers.js";
-import { countsLine } from "./vectors-core.js";
+import { loadVectors, startEmulator, goReference, JS_DIR, PROVIDERS, secretsOf } from "./helpers.js";
+import { countsLine, compareTranscripts } from "./vectors-core.js";
 
-test("every vector passes inside workerd", async () => {
+test("every vector passes inside workerd, with the Go run's counts and transcripts", async () => {
   const vectors = loadVectors();
+  const ref = goReference();
   const w = await startWorkerd({
     modules: [
       { name: "test/workerd-vectors.worker.js", from: join(JS_DIR, "test", "workerd-vectors.worker.js"), type: "esModule" },
@@ -24,15 +25,15 @@ test("every vector passes inside workerd", async () => {
   try {
     const res = await fetch(w.url + "/run");
     assert.equal(res.status, 200, w.log());
-    const { counts, passed, failed } = await res.json();
+    const { counts, passed, failed, transcripts } = await res.json();
     for (const r of failed) console.log(`FAIL ${r.name}\n  ${r.failures.join("\n  ")}`);
-    const want = {};
-    for (const v of vectors) want[v.provider] = (want[v.provider] ?? 0) + 1;
-    for (const p of PROVIDERS) assert.ok(want[p] > 0);
-    assert.deepEqual(counts, want, "workerd ran every vector file");
+    for (const p of PROVIDERS) assert.ok(ref.counts[p] >= 15);
+    assert.deepEqual(counts, ref.counts, "workerd ran every vector the Go run ran");
     assert.equal(failed.length, 0, `${failed.length} vectors failed in workerd`);
-    assert.deepEqual(passed, want);
-    const line = `conformance vectors (workerd): ${countsLine(passed)}`;
+    assert.deepEqual(passed, ref.counts);
+    const diffs = compareTranscripts(transcripts, ref.transcripts);
+    assert.deepEqual(diffs, [], `transcripts differ from the native Go core's:\n${diffs.join("\n")}`);
+    const line = `conformance vectors (workerd, transcripts = native Go): ${countsLine(passed)}`;
     console.log(line);
     writeFileSync(join(JS_DIR, "test", ".counts-workerd"), line + "\n");
   } finally {
