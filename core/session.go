@@ -622,7 +622,7 @@ func (s *Session) onCommit(now int64, r *CommitResult) Step {
 	// 401 path heals that).
 	s.pend = nil
 	s.lost++
-	if r.Token != nil && s.adopt(*r.Token) && s.tok.StateAt(now) != Expired {
+	if r.Token != nil && s.adopt(*r.Token) && (s.tok.StateAt(now) == Fresh || s.tok.StateAt(now) == Stale) {
 		s.resetRenewal()
 		return s.serve()
 	}
