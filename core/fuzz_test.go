@@ -427,6 +427,7 @@ func FuzzParseInput(f *testing.F) {
 func FuzzSessionDrive(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, int64(0))
 	f.Add([]byte{0, 2, 3, 0, 0, 9, 1, 4}, int64(123456))
+	f.Add([]byte{0, 2, 1, 3 + 32 + 16, 0}, int64(1))
 	f.Fuzz(func(t *testing.T, ops []byte, seed int64) {
 		s, err := NewSession(Config{Provider: MoversConnect, BaseURL: "https://mc.example", CompanyID: "C", Username: "u", Password: "Demo-Crew-Passw0rd"}, Options{Seed: uint64(seed)})
 		if err != nil {
@@ -471,6 +472,12 @@ func FuzzSessionDrive(f *testing.F) {
 			}
 			if _, err := ParseStep(w); err != nil {
 				t.Fatalf("unparsable step %s: %v", w, err)
+			}
+			if st.Kind == StepToken && st.Token.AccessToken == "" {
+				t.Fatalf("token step without an access token")
+			}
+			if st.Usable != nil && st.Usable.StateAt(now) != Stale {
+				t.Fatalf("usable token that is not stale")
 			}
 			if st.Kind == StepWait && st.UntilMs < now {
 				t.Fatalf("wait in the past")
