@@ -172,9 +172,9 @@ func redactorWith(secrets ...string) *redactor {
 }
 
 func TestMask(t *testing.T) {
-	r := redactorWith("s3cret-pass", "LIC-4711", "abc") // "abc" too short to mask safely
+	r := redactorWith("s3cret-pass", "LIC-4711", "abc") // "abc" is masked only as a whole word (redact_test.go)
 	assert.Equal(t, "licence [redacted] secret [redacted]!", r.mask("licence LIC-4711 secret s3cret-pass!"))
-	assert.Equal(t, "abc stays", r.mask("abc stays"))
+	assert.Equal(t, "abcd xabc stays", r.mask("abcd xabc stays"))
 	assert.Equal(t, "token [redacted] end", r.mask("token TK948869a6f873adb622enhoaGeVY2iRaptqlmpplGeWZA end"), "long opaque run")
 	assert.Equal(t, "[redacted]", r.mask("eyJhbGciOiJIUzI1NiJ9.eyJleHAiOiIxNTE4MTA0ODY0In0.c2lnbmF0dXJl"), "a JWT")
 	short := strings.Repeat("x", minOpaqueRun-1)
