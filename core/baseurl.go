@@ -2,8 +2,6 @@ package core
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // maxBaseURLLen bounds base_url: vendor base URLs are a host and a short
@@ -64,34 +62,21 @@ func checkBaseURL(u string) error {
 	return configError("base_url", "http:// is allowed only to a loopback address (localhost, 127.0.0.0/8, [::1]); use https://")
 }
 
-// checkURLChars refuses what no URL may hold raw: control characters (C0,
-// DEL, C1, format characters such as bidi overrides), white space of any
-// kind, invalid UTF-8.
+// checkURLChars refuses what no URL may hold raw: control characters,
+// white space, and every byte above 0x7F. A vendor's base URL is ASCII;
+// other characters are written percent-encoded (a host name in its xn--
+// form), and refusing them all refuses C1 controls, bidi overrides,
+// zero-width and no-break spaces and invalid UTF-8 at once.
 func checkURLChars(u string) error {
-	for i := 0; i < len(u); {
-		c := u[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c < 0x20 || c == 0x7f:
-				return configError("base_url", "must not contain control characters (NUL, DEL, CR, LF…)")
-			case c == ' ':
-				return configError("base_url", "must not contain white space")
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(u[i:])
-		switch {
-		case r == utf8.RuneError:
-			// U+FFFD too: it is what invalid bytes become on the way
-			// through a JSON parser or a JS string.
-			return configError("base_url", "is not valid UTF-8")
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+	for i := 0; i < len(u); i++ {
+		switch c := u[i]; {
+		case c < 0x20 || c == 0x7f:
 			return configError("base_url", "must not contain control characters (NUL, DEL, CR, LF…)")
-		case unicode.IsSpace(r):
+		case c == ' ':
 			return configError("base_url", "must not contain white space")
+		case c >= 0x80:
+			return configError("base_url", "must be ASCII: percent-encode other characters (a host name in its xn-- form)")
 		}
-		i += size
 	}
 	return nil
 }
@@ -202,8 +187,6 @@ func parseHostName(host string, h *urlHost) error {
 		for i := 0; i < len(l); i++ {
 			switch c := l[i]; {
 			case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
-			case c >= utf8.RuneSelf:
-				return configError("base_url", "host must be ASCII: write an international name in its xn-- form")
 			default:
 				return configError("base_url", "host may hold only letters, digits, '-', '_' and '.'")
 			}

@@ -2,7 +2,6 @@ package core
 
 import (
 	"encoding/base64"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -782,82 +781,3 @@ func stripTags(s string) string {
 	}
 	return b.String()
 }
-
-// String and GoString of the types that carry a credential or a token: a
-// host that logs a Step, a Request or a Response with %v, %+v or %#v must
-// not print a password form body, a secret in a query, an Authorization
-// header or a vendor's answer. Field names, sizes and the URL without its
-// query are safe; values are not.
-
-// String describes r: method, URL without its query, header names, body size.
-func (r Request) String() string {
-	var b strings.Builder
-	b.WriteString("core.Request{")
-	b.WriteString(r.Method)
-	b.WriteByte(' ')
-	u := r.URL
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i] + "?[redacted]"
-	}
-	b.WriteString(u)
-	if len(r.Header) > 0 {
-		b.WriteString(" headers=")
-		b.WriteString(strings.Join(sortedKeys(r.Header), ","))
-	}
-	b.WriteString(" body=")
-	b.WriteString(redactedLen(r.Body))
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (r Request) GoString() string { return r.String() }
-
-// String describes r: status and body size, or the (redacted) error.
-func (r Response) String() string {
-	if r.Err != nil {
-		return "core.Response{error=" + r.Err.Error() + "}"
-	}
-	return "core.Response{status=" + strconv.Itoa(r.Status) + " body=" + redactedLen(string(r.Body)) + "}"
-}
-
-// GoString keeps %#v as safe as %v.
-func (r Response) GoString() string { return r.String() }
-
-// String describes a: where the token goes and under which names.
-func (a Attach) String() string {
-	var b strings.Builder
-	b.WriteString("core.Attach{in=")
-	b.WriteString(a.In)
-	b.WriteString(" name=")
-	b.WriteString(a.Name)
-	b.WriteString(" value=")
-	b.WriteString(redactedLen(a.Value))
-	if len(a.Params) > 0 {
-		b.WriteString(" params=")
-		b.WriteString(strings.Join(sortedKeys(a.Params), ","))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (a Attach) GoString() string { return a.String() }
-
-// String describes s by its kind and what it carries, redacted.
-func (s Step) String() string {
-	switch s.Kind {
-	case StepToken:
-		return "core.Step{token " + s.Token.String() + " changed=" + strconv.FormatBool(s.Changed) + "}"
-	case StepRequest:
-		return "core.Step{request " + s.Request.String() + "}"
-	case StepError:
-		if s.Err != nil {
-			return "core.Step{error " + s.Err.Error() + "}"
-		}
-	}
-	return "core.Step{" + s.Kind.String() + "}"
-}
-
-// GoString keeps %#v as safe as %v.
-func (s Step) GoString() string { return s.String() }

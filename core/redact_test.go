@@ -120,9 +120,9 @@ func TestRedactBase64OfCredentials(t *testing.T) {
 func TestRedactProvidersShortAndBase64Echoes(t *testing.T) {
 	for _, key := range []string{"k", "key-1", "key-0123456789"} { // 1, 5, 14 bytes
 		cfg := Config{Provider: CRMCOM, BaseURL: "https://crm.example/crmapi/rest/v2", Key: key, Identifier: "bob", PassCode: "987"}
-		s, err := NewSession(cfg)
+		s, err := newTestSession(cfg)
 		require.NoError(t, err)
-		req := s.Next(coreT0)
+		req := nextS(s, coreT0)
 		require.Equal(t, StepRequest, req.Kind)
 		basic := strings.TrimPrefix(req.Request.Header["Authorization"], "Basic ")
 		require.NotEmpty(t, basic)
@@ -134,10 +134,10 @@ func TestRedactProvidersShortAndBase64Echoes(t *testing.T) {
 			`{"status":{"code":"INVALID_CREDENTIALS","message":"key ` + strings.ToUpper(key) + ` unknown"}}`,
 			`{"status":{"code":"INVALID_CREDENTIALS","message":"bad key ` + spaced(key, " ") + `"}}`,
 		} {
-			s, err := NewSession(cfg)
+			s, err := newTestSession(cfg)
 			require.NoError(t, err)
-			s.Next(coreT0)
-			st := s.Feed(coreT0, Response{Status: 401, Body: []byte(body)})
+			nextS(s, coreT0)
+			st := feedS(s, coreT0, Response{Status: 401, Body: []byte(body)})
 			require.Equal(t, StepError, st.Kind, body)
 			msg := st.Err.Error()
 			assert.NotContains(t, msg, " 987", body)
@@ -152,10 +152,10 @@ func TestRedactProvidersShortAndBase64Echoes(t *testing.T) {
 	// An upper-cased secret as CRM.COM's error constant, which skips the
 	// opaque-run rule.
 	cfg := Config{Provider: CRMCOM, BaseURL: "https://crm.example/crmapi/rest/v2", Key: "app-key-1", Identifier: "bob", PassCode: "open_sesame"}
-	s, err := NewSession(cfg)
+	s, err := newTestSession(cfg)
 	require.NoError(t, err)
-	s.Next(coreT0)
-	st := s.Feed(coreT0, Response{Status: 401, Body: []byte(`{"status":{"code":"OPEN_SESAME","message":"x"}}`)})
+	nextS(s, coreT0)
+	st := feedS(s, coreT0, Response{Status: 401, Body: []byte(`{"status":{"code":"OPEN_SESAME","message":"x"}}`)})
 	require.Equal(t, StepError, st.Kind)
 	assert.NotContains(t, strings.ToUpper(st.Err.Error()), "OPEN_SESAME")
 }
