@@ -500,7 +500,8 @@ func pctRune(s string, i int) (rune, int) {
 // also be a reading of next ('+' for a '+', "%20" for a '%') is not skipped,
 // so skipping never loses a reading and matching needs no backtracking.
 func skipSpace(s string, i int, next byte) int {
-	if i >= len(s) || next == ' ' || next == '\t' || next == '\n' || next == '\r' || next == 0xC2 {
+	white := next == ' ' || next == '\t' || next == '\n' || next == '\r'
+	if i >= len(s) || white {
 		return -1
 	}
 	switch s[i] {
@@ -525,7 +526,7 @@ func skipSpace(s string, i int, next byte) int {
 		if j := matchRune(s, i, ' '); j >= 0 {
 			return j
 		}
-		if j := matchRune(s, i, 0xA0); j >= 0 {
+		if j := matchRune(s, i, 0xA0); j >= 0 && next != 0xC2 {
 			return j
 		}
 	}

@@ -202,6 +202,7 @@ func FuzzRedactEchoes(f *testing.F) {
 	f.Add("0", "B ", " 00", 0) // found by fuzzing: the test's own mistakes
 	f.Add("0000", "0", "0", 4)
 	f.Add("0%", "0", "0", 3)
+	f.Add("0©", "0", "0", 159)
 	f.Fuzz(func(t *testing.T, secret, before, after string, how int) {
 		if secret == "" || len(secret) > 64 || strings.ContainsAny(secret, "[]") || strings.Contains("[redacted]…", secret) ||
 			strings.IndexFunc(secret, func(r rune) bool { return r <= ' ' || r == 0x7f || r == 0xa0 || r == utf8.RuneError }) >= 0 {
