@@ -476,28 +476,19 @@ func resultNodes(flag string, ok bool, t *Token, e *Error) []node {
 
 func (r LeaseResult) nodes() []node { return resultNodes("acquired", r.Acquired, r.Token, r.Err) }
 
-// String describes r, redacted.
-func (r LeaseResult) String() string { return textNodes("core.LeaseResult", r.nodes()) }
-
-// GoString keeps %#v as safe as %v.
-func (r LeaseResult) GoString() string { return r.String() }
-
 // MarshalJSON renders r for a log, redacted.
 func (r LeaseResult) MarshalJSON() ([]byte, error) { return appendNodes(nil, r.nodes()), nil }
 
 // LogValue renders r for log/slog, redacted.
 func (r LeaseResult) LogValue() slog.Value { return slogNodes(r.nodes()) }
 
-// Format makes every fmt verb print String.
-func (r LeaseResult) Format(f fmt.State, verb rune) { formatSafe(f, verb, r.String()) }
+// Format makes every fmt verb print the redacted rendering (String, in
+// step.go, quotes a host's error text unmasked).
+func (r LeaseResult) Format(f fmt.State, verb rune) {
+	formatSafe(f, verb, textNodes("core.LeaseResult", r.nodes()))
+}
 
 func (r CommitResult) nodes() []node { return resultNodes("ok", r.OK, r.Token, r.Err) }
-
-// String describes r, redacted.
-func (r CommitResult) String() string { return textNodes("core.CommitResult", r.nodes()) }
-
-// GoString keeps %#v as safe as %v.
-func (r CommitResult) GoString() string { return r.String() }
 
 // MarshalJSON renders r for a log, redacted.
 func (r CommitResult) MarshalJSON() ([]byte, error) { return appendNodes(nil, r.nodes()), nil }
@@ -505,8 +496,11 @@ func (r CommitResult) MarshalJSON() ([]byte, error) { return appendNodes(nil, r.
 // LogValue renders r for log/slog, redacted.
 func (r CommitResult) LogValue() slog.Value { return slogNodes(r.nodes()) }
 
-// Format makes every fmt verb print String.
-func (r CommitResult) Format(f fmt.State, verb rune) { formatSafe(f, verb, r.String()) }
+// Format makes every fmt verb print the redacted rendering (String, in
+// step.go, quotes a host's error text unmasked).
+func (r CommitResult) Format(f fmt.State, verb rune) {
+	formatSafe(f, verb, textNodes("core.CommitResult", r.nodes()))
+}
 
 func (in Input) nodes() []node {
 	var ns []node
