@@ -453,6 +453,21 @@ func (byDesign) alternate(c *Config, ex exchange, e *Error) (exchange, bool) {
 	return exchange{refresh: ex.refresh, alt: 1}, true
 }
 
+// learned keeps the switch to forms in the token, so that a restart or
+// another instance does not pay the failed JSON round trip again.
+func (byDesign) learned(c *Config) map[string]string {
+	if c.Encoding == "form" {
+		return map[string]string{"encoding": "form"}
+	}
+	return nil
+}
+
+func (byDesign) apply(c *Config, m map[string]string) {
+	if m["encoding"] == "form" {
+		c.Encoding = "form"
+	}
+}
+
 func (byDesign) attach(_ *Config, t *Token) Attach {
 	return Attach{In: "header", Name: "Authorization", Value: "Bearer " + t.AccessToken}
 }

@@ -357,3 +357,16 @@ func clip(s string, n int) string {
 	}
 	return s
 }
+
+// SecretFields lists the wire config keys whose values are secrets: never in
+// an error, a log line or a String(). Hosts and test runners use it rather
+// than a copy of their own.
+func SecretFields() []string {
+	var out []string
+	for _, f := range configFields {
+		if f.secret {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}

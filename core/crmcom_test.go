@@ -417,10 +417,10 @@ func FuzzCRMCOMParse(f *testing.F) {
 			status = -status
 		}
 		status = 100 + status%500
-		s, err := NewSession(cfg)
+		s, err := newTestSession(cfg)
 		require.NoError(t, err)
-		require.Equal(t, StepRequest, s.Next(now).Kind)
-		st := s.Feed(now, Response{Status: status, Header: map[string]string{"Retry-After": "5"}, Body: body})
+		require.Equal(t, StepRequest, nextS(s, now).Kind)
+		st := feedS(s, now, Response{Status: status, Header: map[string]string{"Retry-After": "5"}, Body: body})
 		switch st.Kind {
 		case StepToken:
 			tk := st.Token

@@ -39,6 +39,36 @@ type provider interface {
 // spends the refresh token: the session asks for a grant directly.
 type extender interface{ refreshOnlyExtends() }
 
+// learner is a provider that learns something about the vendor it must not
+// probe again (ByDesign: the vendor reads only forms). learned reports it
+// for the token (Token.Learned); apply honours it after a restore or when a
+// stored token is adopted.
+type learner interface {
+	learned(c *Config) map[string]string
+	apply(c *Config, m map[string]string)
+}
+
+// refuser is a provider whose API has more ways than 401 to say "this
+// token is refused" (DQE IDMobile's 200 with error_id 30).
+type refuser interface{ refusedAnswer(r *Response) bool }
+
+// Refused reports whether an API answer means the vendor refused the
+// access token: 401 for every provider, plus each vendor's own form. The
+// Go Transport and the JS fetch wrapper both call it (the JS one through
+// session_refused), then Invalidate the token they sent.
+func Refused(provider string, r *Response) bool {
+	if r == nil || r.Err != nil {
+		return false
+	}
+	if r.Status == 401 {
+		return true
+	}
+	if p, ok := providers[provider].(refuser); ok {
+		return p.refusedAnswer(r)
+	}
+	return false
+}
+
 var providers = map[string]provider{}
 
 func register(id string, p provider) { providers[id] = p }
