@@ -314,3 +314,40 @@ func bulk(v any) []byte {
 	}
 	return nil
 }
+
+// Lease tries to take the lease for ttl and loads the stored token, whether
+// or not the lease was taken (the core's "lease" step). A stored value that
+// does not parse is reported as no token: the next holder's commit replaces
+// it, where an error would stop every instance until someone cleaned Redis.
+func (s *Store) Lease(ctx context.Context, ttl time.Duration) (acquired bool, tok *core.Token, err error) {
+	acquired, raw, err := s.leaseRaw(ctx, ttl)
+	if err != nil {
+		return false, nil, err
+	}
+	return acquired, parseStored(raw), nil
+}
+
+// Commit stores tok if this Store still holds the lease, or nobody does and
+// the stored revision is still baseRev (the core's "commit" step). Lost, it
+// returns what is stored. The lease is gone afterwards either way.
+func (s *Store) Commit(ctx context.Context, tok core.Token, baseRev int64) (ok bool, stored *core.Token, err error) {
+	// The attach block is derived from the config (the core recomputes it
+	// on adoption) and DQE's carries the licence: it stays out of Redis.
+	tok.Attach = core.Attach{}
+	ok, raw, err := s.commitRaw(ctx, tok.MarshalWire(), tok.Rev, baseRev)
+	if err != nil || ok {
+		return ok, nil, err
+	}
+	return false, parseStored(raw), nil
+}
+
+func parseStored(raw []byte) *core.Token {
+	if raw == nil {
+		return nil
+	}
+	t, err := core.ParseToken(raw)
+	if err != nil {
+		return nil
+	}
+	return &t
+}

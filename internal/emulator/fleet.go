@@ -84,6 +84,20 @@ func (s *Server) VoidTokens(provider string) {
 	}
 }
 
+// VoidAccessTokens makes ByDesign forget the access tokens it issued but
+// keep their refresh tokens: the API refuses the token, a refresh still
+// works. Other providers cannot void one without the other (MoversConnect
+// keeps one generation of both); for them it is VoidTokens.
+func (s *Server) VoidAccessTokens(provider string) {
+	if provider != ByDesign {
+		s.VoidTokens(provider)
+		return
+	}
+	s.mu.Lock()
+	s.byd.access = map[string]bydGrant{}
+	s.mu.Unlock()
+}
+
 // fleetObserve wraps the emulator's routes: it classifies token requests
 // and records refused resource requests, then passes every request on
 // unchanged.

@@ -49,12 +49,18 @@ func TestFleetCountsOthers(t *testing.T) {
 	require.Equal(t, 200, r.status, r.body)
 	n := r.json(t)
 	assert.Equal(t, 200, bydProfile(t, s, n["access_token"].(string)))
+	s.VoidAccessTokens(ByDesign)
+	assert.Equal(t, 401, bydProfile(t, s, n["access_token"].(string)), "voided")
+	r = do(t, "POST", s.BaseURL(ByDesign)+"/token", ctForm,
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {n["refresh_token"].(string)}, "client_id": {ByDesignClientID}}.Encode())
+	require.Equal(t, 200, r.status, "VoidAccessTokens keeps refresh tokens: %s", r.body)
+	n = r.json(t)
 	s.VoidTokens(ByDesign)
 	assert.Equal(t, 401, bydProfile(t, s, n["access_token"].(string)), "voided")
 	c := s.Fleet(ByDesign)
 	assert.Equal(t, 1, c.Grants)
-	assert.Equal(t, 1, c.Renewals)
-	assert.Equal(t, map[string]int{"": 1}, c.Refused)
+	assert.Equal(t, 2, c.Renewals)
+	assert.Equal(t, map[string]int{"": 2}, c.Refused)
 	// VoidTokens keeps the users: a new login works.
 	assert.Equal(t, 200, do(t, "POST", s.BaseURL(ByDesign)+"/token", ctForm, bydForm("-->r_"+ByDesignRepID, ByDesignPassword)).status)
 }
