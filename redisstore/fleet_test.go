@@ -35,7 +35,7 @@ var (
 )
 
 // fleetBinary builds fleetproc (with the race detector when the test has it).
-func fleetBinary(t *testing.T) string {
+func fleetBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "fleetproc")
@@ -84,13 +84,13 @@ type proc struct {
 }
 
 type fleet struct {
-	t     *testing.T
+	t     testing.TB
 	procs []*proc
 }
 
 // startFleet starts n processes with config cfg and the given flags, and
 // waits until each has its Client; go() then starts them all at once.
-func startFleet(t *testing.T, n int, cfg string, redisURL string, flags ...string) *fleet {
+func startFleet(t testing.TB, n int, cfg string, redisURL string, flags ...string) *fleet {
 	t.Helper()
 	bin := fleetBinary(t)
 	f := &fleet{t: t}
@@ -173,6 +173,13 @@ func (f *fleet) results(skip ...string) []result {
 		}
 	}
 	return out
+}
+
+// stop kills what still runs.
+func (f *fleet) stop() {
+	for _, p := range f.procs {
+		_ = p.cmd.Process.Kill()
+	}
 }
 
 func contains(list []string, s string) bool {

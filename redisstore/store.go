@@ -32,7 +32,7 @@ type Store struct {
 
 	nmu  sync.Mutex
 	gen  uint64        // notices received so far
-	seen uint64        // gen when the last Lease started
+	seen uint64        // gen already answered: at the last Lease, or by a Wait a notice ended
 	wake chan struct{} // closed and replaced on every notice
 	ps   *redis.PubSub // nil until subscribed
 	done bool          // Close was called
@@ -219,8 +219,12 @@ func (s *Store) Release(ctx context.Context) error {
 // ctx ends. It is the hostshim.Notifier for the core's "wait" step; the
 // caller re-reads the store afterwards in every case.
 func (s *Store) Wait(ctx context.Context, until time.Time) error {
+	// A notice ends one Wait: the caller is expected to re-read (Lease)
+	// next, and a Wait called again without one sleeps its full time rather
+	// than spinning on a notice already answered.
 	s.nmu.Lock()
 	woken, ch := s.gen != s.seen, s.wake
+	s.seen = s.gen
 	s.nmu.Unlock()
 	if !woken {
 		d := time.Until(until)
@@ -235,6 +239,9 @@ func (s *Store) Wait(ctx context.Context, until time.Time) error {
 		case <-t.C:
 			return nil
 		case <-ch:
+			s.nmu.Lock()
+			s.seen = s.gen
+			s.nmu.Unlock()
 		}
 	}
 	if s.jitter > 0 {

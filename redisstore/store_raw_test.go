@@ -216,6 +216,12 @@ func TestFollowerIsWokenByCommit(t *testing.T) {
 	if err := b.Wait(waitCtx, time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("follower not woken by the commit notice: %v", err)
 	}
+	// The notice is answered: waiting again without re-reading sleeps the
+	// full time instead of returning at once (no spinning on one notice).
+	until := time.Now().Add(30 * time.Millisecond)
+	if err := b.Wait(ctx, until); err != nil || time.Now().Before(until) {
+		t.Fatalf("second Wait on one notice returned early (err %v)", err)
+	}
 	// The next wait, with no new notice since the next lease, sleeps its time.
 	if acq, tok, _ := b.leaseRaw(ctx, time.Minute); !acq || string(tok) != `{"rev":1}` {
 		t.Fatalf("re-read after the notice: acquired=%v tok=%q", acq, tok)

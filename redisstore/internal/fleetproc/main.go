@@ -55,17 +55,22 @@ func main() {
 	holdOffMs := flag.Int64("hold-off-ms", 0, "core hold_off_ms")
 	pollMs := flag.Int64("poll-ms", 0, "core lease_poll_ms")
 	namespace := flag.String("namespace", "", "redisstore namespace")
+	storeKind := flag.String("store", "redis", "redis: share the token through -redis; memory: keep it to this process (the fleet without Redis, for the benchmark)")
 	flag.Parse()
 
 	cfg, err := core.ParseConfig([]byte(os.Getenv("FLEET_CONFIG")))
 	if err != nil {
 		fail("config: %v", err)
 	}
-	store, err := redisstore.Open(*redisURL, cfg, redisstore.WithNamespace(*namespace))
-	if err != nil {
-		fail("store: %v", err)
+	var store hostshim.Store = hostshim.NewMemoryStore()
+	if *storeKind == "redis" {
+		rs, err := redisstore.Open(*redisURL, cfg, redisstore.WithNamespace(*namespace))
+		if err != nil {
+			fail("store: %v", err)
+		}
+		defer rs.Close()
+		store = rs
 	}
-	defer store.Close()
 	hc := &http.Client{Transport: instanceHeader{*instance, http.DefaultTransport}}
 	c, err := hostshim.New(cfg,
 		hostshim.WithStore(store),
