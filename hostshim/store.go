@@ -60,8 +60,8 @@ type MemoryStore struct {
 type memBacking struct {
 	mu      sync.Mutex
 	tok     *core.Token
-	owner   *MemoryStore // holder of the lease, nil when free
-	until   time.Time    // the lease's end
+	owner   *MemoryStore  // holder of the lease, nil when free
+	until   time.Time     // the lease's end
 	changed chan struct{} // closed (and replaced) on every commit and release
 }
 
