@@ -193,12 +193,12 @@ func (r *runtime) NewEngine(c core.Config, o core.Options) (hostshim.Engine, err
 
 // engine is one session in a pooled instance. The Client serialises calls.
 type engine struct {
-	rt         *runtime
-	cfg, opts  []byte
-	inst       *instance
-	h          int32
-	last       *core.Token // the last token step: committed, restored after a trap
-	replaced   int         // instances lost to traps so far
+	rt        *runtime
+	cfg, opts []byte
+	inst      *instance
+	h         int32
+	last      *core.Token // the last token step: committed, restored after a trap
+	replaced  int         // instances lost to traps so far
 }
 
 // open creates the session in an instance from the pool, restoring the
@@ -284,7 +284,9 @@ func (e *engine) step(out []byte, err error) (core.Step, error) {
 }
 
 func (e *engine) Next(nowMs int64) (core.Step, error) {
-	next := func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) { return in.Next(ctx, h, nowMs) }
+	next := func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
+		return in.Next(ctx, h, nowMs)
+	}
 	n := e.replaced
 	st, err := e.step(e.call(next))
 	if err != nil && e.replaced != n && e.inst != nil {
