@@ -11,13 +11,15 @@ import (
 // path (a FileStore: the token file, shared between concurrent runs through
 // an flock on FILE.lock).
 //
-// Hook for other stores: a spec with a scheme selects another Store, e.g.
-// "redis://host:6379/0?key=tokensmith:movers" (the Redis stream adds that
-// case here: parse the URL, return its Store). Anything without "://" stays
-// a path, so existing --state files keep working.
-func openState(spec string) (hostshim.Store, error) {
+// Other stores: redis://…, rediss://… and env:NAME (a Redis URL in $NAME)
+// select the Redis store (state_redis.go). Anything else stays a path, so
+// existing --state files keep working.
+func openState(spec string, cfg core.Config, getenv func(string) (string, bool)) (hostshim.Store, error) {
 	if spec == "" {
 		return nil, &core.Error{Code: core.CodeUsage, Message: "--state needs a file"}
+	}
+	if st, ok, err := openRedisState(spec, cfg, getenv); ok { // state_redis.go
+		return st, err
 	}
 	return hostshim.NewFileStore(spec), nil
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/tokensmith/tokensmith/hostshim"
 )
 
-const tokenUsage = `Usage: tokensmith token --config FILE [--state FILE] [--runtime native|wasm]
+const tokenUsage = `Usage: tokensmith token --config FILE [--state FILE|redis://…] [--runtime native|wasm]
 
 Prints an access token as wire-format JSON on stdout.
 
@@ -29,6 +29,14 @@ vendor request between them (an exclusive lock on FILE.lock) and print the
 same token. A FILE that is not this provider's token (corrupt, unreadable,
 another provider's) is refused with exit status 2 and never overwritten.
 
+With --state redis://[USER:PASSWORD@]HOST:PORT/DB (rediss:// for TLS, or
+env:NAME to read that URL from the environment variable NAME, keeping the
+password off the command line) the token lives in Redis, shared by every
+process and machine with the same configuration: runs at the same time make
+one vendor request between them. Add ?namespace=NAME for configs that name
+their account by secrets only (DQE IDMobile, CRM.COM by key). See
+docs/fleet.md.
+
 Exit status: 0 token printed; 1 the vendor refused or failed; 2 usage or
 configuration error. On failure stdout carries {"error":{"code",...}} and
 stderr one sentence. No secret is ever printed.
@@ -43,7 +51,7 @@ func cmdToken(args []string, e env) int {
 	cmd := newFlags("token", tokenUsage, tokenExample)
 	fs := cmd.fs
 	configPath := fs.String("config", "", "config `FILE` (JSON); - reads stdin")
-	statePath := fs.String("state", "", "keep the token in `FILE` between runs")
+	statePath := fs.String("state", "", "keep the token in `FILE` (or a redis:// URL, or env:NAME) between runs")
 	rtName := fs.String("runtime", "native", "where the core runs: native or wasm")
 	timeout := fs.Duration("timeout", hostshim.DefaultTimeout, "bound on each token request")
 	attempts := fs.Int("max-attempts", hostshim.DefaultRetry.MaxAttempts, "token requests per run, retries included (network, 5xx, 429 only)")
@@ -71,7 +79,7 @@ func cmdToken(args []string, e env) int {
 		hostshim.WithRetry(hostshim.RetryPolicy{MaxAttempts: *attempts}),
 	}
 	if *statePath != "" {
-		st, err := openState(*statePath)
+		st, err := openState(*statePath, cfg, e.getenv)
 		if err != nil {
 			return fail(e, err)
 		}
