@@ -438,7 +438,9 @@ func TestFleet401OneRenewal(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Cleanup(func() { c.Close() })
-				apis[i] = &http.Client{Transport: c.Transport(instanceHeader{name, http.DefaultTransport})}
+				// Fresh connections for API calls (see fleetproc: a POST on a
+				// closing keep-alive connection is not retried by net/http).
+				apis[i] = &http.Client{Transport: c.Transport(instanceHeader{name, &http.Transport{DisableKeepAlives: true}})}
 			}
 			callAll := func() {
 				var wg sync.WaitGroup

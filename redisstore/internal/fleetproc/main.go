@@ -81,7 +81,12 @@ func main() {
 		fail("client: %v", err)
 	}
 	defer c.Close()
-	apiClient := &http.Client{Transport: c.Transport(instanceHeader{*instance, http.DefaultTransport}), Timeout: 30 * time.Second}
+	// API calls get connections of their own, never reused: a POST on a
+	// keep-alive connection the server is closing fails without a retry
+	// ("server closed idle connection"), a network race that says nothing
+	// about tokens.
+	apiTransport := &http.Transport{DisableKeepAlives: true}
+	apiClient := &http.Client{Transport: c.Transport(instanceHeader{*instance, apiTransport}), Timeout: 30 * time.Second}
 
 	fmt.Println("ready")
 	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
