@@ -46,7 +46,10 @@ import (
 //     outside visible ASCII (a CR/LF injection) is refused.
 type byDesign struct{}
 
-func init() { register(ByDesign, byDesign{}) }
+func init() {
+	register(ByDesign, byDesign{},
+		plain("user_type"), plain("username"), secret("password"), plain("client_id"), plain("encoding"))
+}
 
 // Username prefixes, by user_type.
 const (
@@ -55,14 +58,6 @@ const (
 )
 
 func (byDesign) defaultBaseURL() string { return "" }
-
-func (byDesign) accepts(f string) bool {
-	switch f {
-	case "user_type", "username", "password", "client_id", "encoding":
-		return true
-	}
-	return false
-}
 
 func (byDesign) configure(c *Config) error {
 	switch {

@@ -96,12 +96,11 @@ func TestByDesignConfigure(t *testing.T) {
 	require.NoError(t, c.validate())
 	assert.Equal(t, "json", c.Encoding, "documented default")
 
-	p := providers[ByDesign]
 	for _, f := range []string{"user_type", "username", "password", "client_id", "encoding"} {
-		assert.True(t, p.accepts(f), f)
+		assert.True(t, accepts(ByDesign, f), f)
 	}
 	for _, f := range []string{"base_url", "client_secret", "licence", "method", "company_id", "token_header", "key"} {
-		assert.False(t, p.accepts(f), f)
+		assert.False(t, accepts(ByDesign, f), f)
 	}
 }
 
@@ -192,7 +191,7 @@ func TestByDesignFormRetryOnce(t *testing.T) {
 	assert.Equal(t, CodeUnsupportedGrantType, st.Err.Code)
 	assert.False(t, st.Err.Retryable)
 
-	st = nextS(s, bdNow + 1)
+	st = nextS(s, bdNow+1)
 	require.Equal(t, StepRequest, st.Kind)
 	assert.Equal(t, "application/x-www-form-urlencoded", st.Request.Header["Content-Type"], "no JSON try first")
 }

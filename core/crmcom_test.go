@@ -249,10 +249,10 @@ func TestCRMCOMConfig(t *testing.T) {
 	}
 	p := crmcom{}
 	for _, f := range []string{"key", "authentication_code", "identifier", "pass_code", "jwt", "organisation", "unit"} {
-		assert.True(t, p.accepts(f), f)
+		assert.True(t, accepts(CRMCOM, f), f)
 	}
 	for _, f := range []string{"base_url", "username", "password", "client_id", "client_secret", "licence", "method", "access_token_identifier"} {
-		assert.False(t, p.accepts(f), f)
+		assert.False(t, accepts(CRMCOM, f), f)
 	}
 	assert.False(t, p.refreshes())
 }

@@ -20,13 +20,11 @@ import (
 //     [inferred], so refresh_token is kept but never used.
 type dqeIDMobile struct{}
 
-func init() { register(DQEIDMobile, dqeIDMobile{}) }
+func init() {
+	register(DQEIDMobile, dqeIDMobile{}, secret("licence"), secret("client_secret"), plain("method"))
+}
 
 func (dqeIDMobile) defaultBaseURL() string { return "" }
-
-func (dqeIDMobile) accepts(f string) bool {
-	return f == "licence" || f == "client_secret" || f == "method"
-}
 
 func (dqeIDMobile) configure(c *Config) error {
 	if c.Licence == "" {

@@ -59,7 +59,7 @@ func TestMoversConnectConfig(t *testing.T) {
 
 	var accepted []string
 	for _, f := range configFields {
-		if (moversConnect{}).accepts(f.name) {
+		if accepts(MoversConnect, f.name) {
 			accepted = append(accepted, f.name)
 		}
 	}
@@ -234,7 +234,7 @@ func TestMoversConnectSessionKeepsTokenAndTakesRotation(t *testing.T) {
 
 	// A missing TokenExpires on an activation is malformed: the session
 	// logs in again rather than looping on activations.
-	st = nextS(s, mcTE - 30)
+	st = nextS(s, mcTE-30)
 	require.Contains(t, st.Request.Body, `"grant_type":"Token"`)
 	st = feedS(s, mcTE-30, Response{Status: 200, Body: []byte(`{"Token":null}`)})
 	require.Equal(t, StepRequest, st.Kind)
@@ -243,7 +243,7 @@ func TestMoversConnectSessionKeepsTokenAndTakesRotation(t *testing.T) {
 	require.Equal(t, StepToken, st.Kind, "%v", st.Err)
 
 	// Should the vendor ever rotate on activation, the new values win.
-	st = nextS(s, mcTE - 10)
+	st = nextS(s, mcTE-10)
 	require.Contains(t, st.Request.Body, `"token":"`+mcRT+`"`)
 	st = feedS(s, mcTE-10, Response{Status: 200, Body: []byte(`{"RefreshExpires":null,"RefreshToken":"NEWREFRESH1","Token":"NEWTOKEN1","TokenExpires":1700500000}`)})
 	require.Equal(t, StepToken, st.Kind, "%v", st.Err)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -17,9 +18,6 @@ type exchange struct {
 // quirks; session.go holds everything they share.
 type provider interface {
 	defaultBaseURL() string
-	// accepts reports whether the wire config field belongs to this provider
-	// (base_url is everyone's and is not asked).
-	accepts(field string) bool
 	// configure checks the provider's fields and fills its defaults.
 	configure(c *Config) error
 	// refreshes reports whether the vendor has a refresh call we use.
@@ -69,13 +67,67 @@ func Refused(provider string, r *Response) bool {
 	return false
 }
 
-var providers = map[string]provider{}
+var (
+	providers = map[string]provider{}
+	// settingsOf is each provider's config keys, as its file declares them
+	// (base_url, provider and leeway_seconds are everyone's).
+	settingsOf = map[string][]setting{}
+)
 
-func register(id string, p provider) { providers[id] = p }
+// setting is one config key a provider declares, and whether its value is
+// a secret (never in an error, a log line or a String()).
+type setting struct {
+	name   string
+	secret bool
+}
 
-// Providers lists the provider ids this build knows.
+func plain(name string) setting  { return setting{name, false} }
+func secret(name string) setting { return setting{name, true} }
+
+// register adds a provider with its settings. It is the one place a new
+// provider is declared: Providers, the error messages naming providers,
+// ConfigFields and SecretFields all derive from it. Every setting must be
+// bound to a Config field in config.go.
+func register(id string, p provider, settings ...setting) {
+	for _, s := range settings {
+		if lookupField(s.name) == nil {
+			panic("core: provider " + id + " declares setting " + s.name + " with no Config field")
+		}
+	}
+	providers[id] = p
+	settingsOf[id] = settings
+}
+
+// accepts reports whether the wire config key belongs to provider id.
+func accepts(id, key string) bool {
+	for _, s := range settingsOf[id] {
+		if s.name == key {
+			return true
+		}
+	}
+	return false
+}
+
+// isSecret reports whether any provider declares key secret.
+func isSecret(key string) bool {
+	for _, ss := range settingsOf {
+		for _, s := range ss {
+			if s.name == key && s.secret {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Providers lists the provider ids this build knows, sorted.
 func Providers() []string {
-	return []string{MoversConnect, DQEIDMobile, ByDesign, CRMCOM}
+	ids := make([]string, 0, len(providers))
+	for id := range providers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // parseCtx is what a provider needs to read a response: a reusable JSON

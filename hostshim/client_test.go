@@ -266,3 +266,15 @@ func TestNewRefusesABadConfig(t *testing.T) {
 	assert.Equal(t, core.CodeConfig, ce.Code)
 	assert.True(t, strings.Contains(ce.Message, "unknown provider"))
 }
+
+// The core's PRNG (backoff and lease-poll jitter) is seeded from
+// crypto/rand, so Clients that failed together do not retry in step.
+func TestSeedsDiffer(t *testing.T) {
+	seen := map[uint64]bool{}
+	for range 64 {
+		s := randomSeed()
+		require.NotZero(t, s)
+		seen[s] = true
+	}
+	assert.Greater(t, len(seen), 60)
+}

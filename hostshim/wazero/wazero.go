@@ -283,17 +283,22 @@ func (e *engine) step(out []byte, err error) (core.Step, error) {
 	return st, nil
 }
 
-func (e *engine) Next(nowMs int64) (core.Step, error) {
-	next := func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
-		return in.Next(ctx, h, nowMs)
-	}
+// again is call for the calls that hold no state a trap could lose (next,
+// invalidate, cancel, redact): after a replacement they are asked again,
+// once, of the new instance.
+func (e *engine) again(f func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error)) ([]byte, error) {
 	n := e.replaced
-	st, err := e.step(e.call(next))
+	out, err := e.call(f)
 	if err != nil && e.replaced != n && e.inst != nil {
-		// Next has no outstanding state to lose: ask the replacement.
-		st, err = e.step(e.call(next))
+		out, err = e.call(f)
 	}
-	return st, err
+	return out, err
+}
+
+func (e *engine) Next(nowMs int64) (core.Step, error) {
+	return e.step(e.again(func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
+		return in.Next(ctx, h, nowMs)
+	}))
 }
 
 func (e *engine) feed(nowMs int64, input []byte) (core.Step, error) {
@@ -322,7 +327,7 @@ func (e *engine) Invalidate(accessToken string) (bool, error) {
 	in, _ := json.Marshal(struct {
 		AccessToken string `json:"access_token"`
 	}{accessToken})
-	out, err := e.call(func(ctx context.Context, wi *wasmrun.Instance, h int32) ([]byte, error) {
+	out, err := e.again(func(ctx context.Context, wi *wasmrun.Instance, h int32) ([]byte, error) {
 		return wi.Invalidate(ctx, h, in)
 	})
 	if err != nil {
@@ -342,7 +347,7 @@ func (e *engine) Invalidate(accessToken string) (bool, error) {
 }
 
 func (e *engine) Cancel() (bool, error) {
-	out, err := e.call(func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
+	out, err := e.again(func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
 		return in.Cancel(ctx, h)
 	})
 	if err != nil {
@@ -363,7 +368,7 @@ func (e *engine) Cancel() (bool, error) {
 const withheld = "(text withheld: the wasm runtime could not redact it)"
 
 func (e *engine) Redact(text string) string {
-	out, err := e.call(func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
+	out, err := e.again(func(ctx context.Context, in *wasmrun.Instance, h int32) ([]byte, error) {
 		return in.Redact(ctx, h, []byte(text))
 	})
 	if err != nil {

@@ -87,6 +87,12 @@ func Load(dir string) ([]Vector, error) {
 		if v.Name == "" || v.Provider == "" || !r.Get("config").IsObject() || !r.Get("steps").IsArray() {
 			return fmt.Errorf("%s: a vector needs name, provider, config and steps", p)
 		}
+		if h := r.Get("host"); h.Exists() && h.String() != "auto" && h.String() != "manual" {
+			return fmt.Errorf("%s: host must be \"auto\" or \"manual\"", p)
+		}
+		if o := r.Get("options"); o.Exists() && !o.IsObject() {
+			return fmt.Errorf("%s: options must be an object", p)
+		}
 		if !strings.HasPrefix(v.Name, v.Provider+"/") {
 			return fmt.Errorf("%s: name %q must start with the provider id", p, v.Name)
 		}
