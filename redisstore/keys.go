@@ -27,11 +27,15 @@ func newKeys(ns string) keys {
 // WithNamespace (or ?namespace= in the URL).
 var ErrNoAccount = errors.New("redisstore: the config has no non-secret account name; set a namespace")
 
+// accountFields are the wire names of the fields namespace reads; a test
+// checks that the core counts none of them as secret.
+var accountFields = []string{"username", "client_id", "company_id", "user_type", "identifier", "organisation", "unit"}
+
 // namespace hashes what identifies one token: the provider, the base URL and
 // the account's non-secret fields, plus the caller's namespace. An allow-list,
 // so that no secret field (present or added later) can reach the hash.
 func namespace(cfg *core.Config, extra string) (string, error) {
-	account := []string{cfg.Username, cfg.ClientID, cfg.CompanyID, cfg.UserType, cfg.Identifier, cfg.Organisation, cfg.Unit}
+	account := []string{cfg.Username, cfg.ClientID, cfg.CompanyID, cfg.UserType, cfg.Identifier, cfg.Organisation, cfg.Unit} // accountFields, in order
 	named := extra != ""
 	for _, f := range account {
 		if f != "" && f != cfg.ClientID { // a client id names the application, not the account

@@ -345,6 +345,23 @@ func TestNamespace(t *testing.T) {
 	}
 }
 
+// The namespace reads an allow-list of fields; none may be a secret.
+func TestNamespaceReadsNoSecretField(t *testing.T) {
+	secret := map[string]bool{}
+	for _, f := range core.SecretFields() {
+		secret[f] = true
+	}
+	known := map[string]bool{}
+	for _, f := range core.ConfigFields() {
+		known[f] = true
+	}
+	for _, f := range accountFields {
+		if secret[f] || !known[f] {
+			t.Errorf("namespace reads %q: secret=%v, a config field=%v", f, secret[f], known[f])
+		}
+	}
+}
+
 func TestOpenNeverQuotesTheURL(t *testing.T) {
 	cfg := moversCfg("https://api.example.com")
 	for _, u := range []string{
