@@ -436,11 +436,14 @@ func (s *Session) onLease(now int64, r *LeaseResult) Step {
 	s.ph = phIdle
 	if r.Err != nil {
 		e := s.storeError("lease", r.Err)
-		if s.usable(now) == nil && now >= s.soloAfter && s.tok.StateAt(now) != Fresh {
-			// The store is unreachable and nothing usable is held: callers
-			// would fail until it returns. Renew without the lease, at most
-			// once per hold-off window (an outage must not become a grant
-			// storm: at MoversConnect each grant voids the other holders').
+		e.Retryable = r.Err.Retryable
+		if r.Err.Retryable && !s.opt.StoreRequired && s.usable(now) == nil && now >= s.soloAfter && s.tok.StateAt(now) != Fresh {
+			// The store is unreachable (a retryable store error; an unusable
+			// stored value is not, and nothing may replace it) and nothing
+			// usable is held: callers would fail until it returns. Renew
+			// without the lease, at most once per hold-off window (an outage
+			// must not become a grant storm: at MoversConnect each grant
+			// voids the other holders').
 			s.soloAfter = now + s.opt.HoldOffMs
 			s.leased, s.baseRev = false, 0
 			return s.send(now, s.choose(now))
