@@ -239,34 +239,6 @@ func (c *Config) secrets() []string {
 	return out
 }
 
-// String describes c with every secret replaced by "[redacted]".
-func (c Config) String() string {
-	var b strings.Builder
-	b.WriteString("core.Config{provider=")
-	b.WriteString(c.Provider)
-	b.WriteString(" base_url=")
-	b.WriteString(c.BaseURL)
-	for _, f := range configFields[1:] {
-		v := *f.ptr(&c)
-		if v == "" {
-			continue
-		}
-		b.WriteByte(' ')
-		b.WriteString(f.name)
-		b.WriteByte('=')
-		if isSecret(f.name) {
-			b.WriteString("[redacted]")
-		} else {
-			b.WriteString(v)
-		}
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (c Config) GoString() string { return c.String() }
-
 // MarshalWire encodes c as wire-format JSON, secrets included: it is for
 // handing a config across the WASM boundary, never for logs.
 func (c *Config) MarshalWire() []byte {

@@ -64,8 +64,10 @@ func FuzzParseConfig(f *testing.F) {
 				*p = "X"
 			}
 		}
-		if c.String() != blank.String() || c.GoString() != blank.GoString() {
-			t.Fatalf("String depends on a secret value:\n%s\n%s", c.String(), blank.String())
+		cs, cg := texts(c)
+		bs, bg := texts(blank)
+		if cs != bs || cg != bg {
+			t.Fatalf("String depends on a secret value:\n%s\n%s", cs, bs)
 		}
 	})
 }
@@ -101,8 +103,10 @@ func FuzzParseToken(f *testing.F) {
 		blank.AccessToken = strings.Repeat("X", len(tk.AccessToken))
 		blank.RefreshToken = strings.Repeat("X", len(tk.RefreshToken))
 		blank.Attach.Value = "X"
-		if tk.String() != blank.String() || tk.GoString() != blank.GoString() {
-			t.Fatalf("String depends on a token value:\n%s\n%s", tk.String(), blank.String())
+		ts, tg := texts(tk)
+		bs, bg := texts(blank)
+		if ts != bs || tg != bg {
+			t.Fatalf("String depends on a token value:\n%s\n%s", ts, bs)
 		}
 	})
 }

@@ -1,5 +1,10 @@
 package core
 
+import (
+	"fmt"
+	"runtime"
+)
+
 // Test helpers for the unit tests in package core. Times are unix seconds,
 // as the vendors' answers are; the helpers turn them into the session's
 // milliseconds and play the trivial host (docs/protocol.md) for the store
@@ -49,4 +54,19 @@ func nextS(s *Session, now int64) Step {
 // feedS is s.Feed at now seconds, store steps answered.
 func feedS(s *Session, now int64, r Response) Step {
 	return storeOf(s).answer(s, now*1000, s.Feed(now*1000, r))
+}
+
+// texts is v's String and GoString. Both are host-only (render.go), so
+// that the WASM module links neither; the test files still compile for
+// wasip1, where v has none and texts is "", "".
+func texts(v any) (string, string) {
+	s, _ := v.(interface{ String() string })
+	g, _ := v.(interface{ GoString() string })
+	if s == nil || g == nil {
+		if runtime.GOOS != "wasip1" {
+			panic(fmt.Sprintf("%T has no String or GoString", v))
+		}
+		return "", ""
+	}
+	return s.String(), g.GoString()
 }

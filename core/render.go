@@ -198,6 +198,34 @@ func (c Config) nodes() []node {
 	return ns
 }
 
+// String describes c with every secret replaced by "[redacted]".
+func (c Config) String() string {
+	var b strings.Builder
+	b.WriteString("core.Config{provider=")
+	b.WriteString(c.Provider)
+	b.WriteString(" base_url=")
+	b.WriteString(c.BaseURL)
+	for _, f := range configFields[1:] {
+		v := *f.ptr(&c)
+		if v == "" {
+			continue
+		}
+		b.WriteByte(' ')
+		b.WriteString(f.name)
+		b.WriteByte('=')
+		if isSecret(f.name) {
+			b.WriteString("[redacted]")
+		} else {
+			b.WriteString(v)
+		}
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// GoString keeps %#v as safe as %v.
+func (c Config) GoString() string { return c.String() }
+
 // MarshalJSON renders c for a log: secrets read "[redacted]" (MarshalWire
 // is the config itself).
 func (c Config) MarshalJSON() ([]byte, error) { return appendNodes(nil, c.nodes()), nil }
@@ -266,6 +294,33 @@ func (t Token) nodes() []node {
 		ns = append(ns, sNode("learned", names(t.Learned)))
 	}
 	return ns
+}
+
+// String describes t without any token value.
+func (t Token) String() string {
+	var b strings.Builder
+	b.WriteString("core.Token{provider=")
+	b.WriteString(t.Provider)
+	b.WriteString(" access_token=")
+	b.WriteString(redactedLen(t.AccessToken))
+	if t.RefreshToken != "" {
+		b.WriteString(" refresh_token=")
+		b.WriteString(redactedLen(t.RefreshToken))
+	}
+	b.WriteString(" expires_at=")
+	b.WriteString(strconv.FormatInt(t.ExpiresAt, 10))
+	b.WriteByte('}')
+	return b.String()
+}
+
+// GoString keeps %#v as safe as %v.
+func (t Token) GoString() string { return t.String() }
+
+func redactedLen(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return "[redacted " + strconv.Itoa(len(s)) + " bytes]"
 }
 
 // MarshalJSON renders t for a log: times and sizes, no token value
@@ -454,6 +509,22 @@ func (s Step) String() string {
 // GoString keeps %#v as safe as %v.
 func (s Step) GoString() string { return s.String() }
 
+// String describes s without any secret: a host that logs its session with
+// %v must not print the unexported config and token fields raw.
+func (s *Session) String() string {
+	if s == nil {
+		return "core.Session(nil)"
+	}
+	st := "idle"
+	if s.ph != phIdle {
+		st = "busy"
+	}
+	return "core.Session{" + s.cfg.String() + " " + s.tok.String() + " " + st + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (s *Session) GoString() string { return s.String() }
+
 // MarshalJSON renders s for a log, redacted (MarshalWire is the wire step).
 func (s Step) MarshalJSON() ([]byte, error) { return appendNodes(nil, s.nodes()), nil }
 
@@ -572,3 +643,41 @@ func (t Handles) LogValue() slog.Value { return slogNodes(t.nodes()) }
 
 // Format makes every fmt verb print String.
 func (t Handles) Format(f fmt.State, verb rune) { formatSafe(f, verb, t.String()) }
+
+// --- LeaseResult, CommitResult ---------------------------------------------------------
+
+// String describes r without any token value.
+func (r LeaseResult) String() string {
+	if r.Err != nil {
+		return "core.LeaseResult{error=" + r.Err.Error() + "}"
+	}
+	return "core.LeaseResult{acquired=" + boolText(r.Acquired) + " token=" + optTokenText(r.Token) + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (r LeaseResult) GoString() string { return r.String() }
+
+// String describes r without any token value.
+func (r CommitResult) String() string {
+	if r.Err != nil {
+		return "core.CommitResult{error=" + r.Err.Error() + "}"
+	}
+	return "core.CommitResult{ok=" + boolText(r.OK) + " token=" + optTokenText(r.Token) + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (r CommitResult) GoString() string { return r.String() }
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func optTokenText(t *Token) string {
+	if t == nil {
+		return "none"
+	}
+	return t.String()
+}

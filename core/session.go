@@ -105,22 +105,6 @@ func NewSession(c Config, o Options) (*Session, error) {
 	return s, nil
 }
 
-// String describes s without any secret: a host that logs its session with
-// %v must not print the unexported config and token fields raw.
-func (s *Session) String() string {
-	if s == nil {
-		return "core.Session(nil)"
-	}
-	st := "idle"
-	if s.ph != phIdle {
-		st = "busy"
-	}
-	return "core.Session{" + s.cfg.String() + " " + s.tok.String() + " " + st + "}"
-}
-
-// GoString keeps %#v as safe as %v.
-func (s *Session) GoString() string { return s.String() }
-
 // Config returns the validated configuration, defaults filled in.
 func (s *Session) Config() Config { return s.cfg }
 

@@ -113,33 +113,6 @@ func (t *Token) canRefresh(now int64) bool {
 	return t.RefreshToken != "" && (t.RefreshExpiresAt == 0 || now < t.RefreshExpiresAt)
 }
 
-// String describes t without any token value.
-func (t Token) String() string {
-	var b strings.Builder
-	b.WriteString("core.Token{provider=")
-	b.WriteString(t.Provider)
-	b.WriteString(" access_token=")
-	b.WriteString(redactedLen(t.AccessToken))
-	if t.RefreshToken != "" {
-		b.WriteString(" refresh_token=")
-		b.WriteString(redactedLen(t.RefreshToken))
-	}
-	b.WriteString(" expires_at=")
-	b.WriteString(strconv.FormatInt(t.ExpiresAt, 10))
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (t Token) GoString() string { return t.String() }
-
-func redactedLen(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return "[redacted " + strconv.Itoa(len(s)) + " bytes]"
-}
-
 // MarshalWire encodes t as the wire-format token object. It carries the
 // token itself: for stores and the WASM boundary, never for logs.
 func (t *Token) MarshalWire() []byte { return appendTokenObj(nil, t) }
