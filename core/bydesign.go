@@ -47,7 +47,7 @@ import (
 type byDesign struct{}
 
 func init() {
-	register(ByDesign, byDesign{},
+	register(ByDesign, &byDesign{},
 		plain("user_type"), plain("username"), secret("password"), plain("client_id"), plain("encoding"))
 }
 
@@ -57,9 +57,9 @@ const (
 	byDesignCustomerPrefix = "-->c_"
 )
 
-func (byDesign) defaultBaseURL() string { return "" }
+func (*byDesign) defaultBaseURL() string { return "" }
 
-func (byDesign) configure(c *Config) error {
+func (*byDesign) configure(c *Config) error {
 	switch {
 	case c.UserType == "":
 		return configError("user_type", "missing; rep or customer")
@@ -93,7 +93,7 @@ func (byDesign) configure(c *Config) error {
 	return nil
 }
 
-func (byDesign) refreshes() bool { return true }
+func (*byDesign) refreshes() bool { return true }
 
 // byDesignUser is the username as sent, prefix included.
 func byDesignUser(c *Config) string {
@@ -103,7 +103,7 @@ func byDesignUser(c *Config) string {
 	return byDesignRepPrefix + c.Username
 }
 
-func (byDesign) request(c *Config, ex exchange, held *Token) Request {
+func (*byDesign) request(c *Config, ex exchange, held *Token) Request {
 	var ps [4]param
 	n := 0
 	if ex.refresh {
@@ -213,7 +213,7 @@ func byDesignField(k []byte) int {
 	return -1
 }
 
-func (byDesign) parse(c *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
+func (*byDesign) parse(c *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	v, err := x.jsonObject(r, now)
 	if err != nil {
 		return Token{}, err
@@ -440,7 +440,7 @@ func byDesignIssued(v *fastjson.Value) []string {
 
 // alternate resends a JSON request refused with OWIN's 400
 // unsupported_grant_type as a form, once, and keeps the session on forms.
-func (byDesign) alternate(c *Config, ex exchange, e *Error) (exchange, bool) {
+func (*byDesign) alternate(c *Config, ex exchange, e *Error) (exchange, bool) {
 	if e.Code != CodeUnsupportedGrantType || e.Status != 400 || ex.alt != 0 || c.Encoding != "json" {
 		return exchange{}, false
 	}
@@ -450,19 +450,19 @@ func (byDesign) alternate(c *Config, ex exchange, e *Error) (exchange, bool) {
 
 // learned keeps the switch to forms in the token, so that a restart or
 // another instance does not pay the failed JSON round trip again.
-func (byDesign) learned(c *Config) map[string]string {
+func (*byDesign) learned(c *Config) map[string]string {
 	if c.Encoding == "form" {
 		return map[string]string{"encoding": "form"}
 	}
 	return nil
 }
 
-func (byDesign) apply(c *Config, m map[string]string) {
+func (*byDesign) apply(c *Config, m map[string]string) {
 	if m["encoding"] == "form" {
 		c.Encoding = "form"
 	}
 }
 
-func (byDesign) attach(_ *Config, t *Token) Attach {
+func (*byDesign) attach(_ *Config, t *Token) Attach {
 	return Attach{In: "header", Name: "Authorization", Value: "Bearer " + t.AccessToken}
 }

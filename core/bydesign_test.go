@@ -275,7 +275,7 @@ func TestByDesignParseDetails(t *testing.T) {
 	x.rd.add(bdPassword)
 	parse := func(status int, body string) (Token, *Error) {
 		r := bdResp(status, body)
-		return byDesign{}.parse(&c, exchange{}, &r, bdNow, x)
+		return (&byDesign{}).parse(&c, exchange{}, &r, bdNow, x)
 	}
 
 	tok, e := parse(200, bdRepBody)
@@ -304,7 +304,7 @@ func TestByDesignParseDetails(t *testing.T) {
 	// expires_in wins over .expires; null expires_in falls back to .expires.
 	noEI := strings.Replace(bdRepBody, `"expires_in":172799`, `"expires_in":null`, 1)
 	r := bdResp(200, noEI)
-	tok, e = byDesign{}.parse(&c, exchange{}, &r, 1650029864, x)
+	tok, e = (&byDesign{}).parse(&c, exchange{}, &r, 1650029864, x)
 	require.Nil(t, e)
 	assert.Equal(t, int64(1650202664), tok.ExpiresAt)
 	_, e = parse(200, strings.Replace(noEI, `".expires":"Sun, 17 Apr 2022 13:37:44 GMT"`, `".expires":1650202664`, 1))
@@ -368,7 +368,7 @@ func TestByDesignErrorsLeakNothing(t *testing.T) {
 	for _, b := range bodies {
 		for _, st := range []int{200, 400, 500} {
 			r := bdResp(st, b)
-			_, e := byDesign{}.parse(&c, exchange{}, &r, bdNow, x)
+			_, e := (&byDesign{}).parse(&c, exchange{}, &r, bdNow, x)
 			if e == nil {
 				continue
 			}
@@ -410,7 +410,7 @@ func TestByDesignDateMatchesTimeParse(t *testing.T) {
 
 func TestByDesignAttach(t *testing.T) {
 	c := bdConfig()
-	a := byDesign{}.attach(&c, &Token{AccessToken: "abc"})
+	a := (&byDesign{}).attach(&c, &Token{AccessToken: "abc"})
 	assert.Equal(t, Attach{In: "header", Name: "Authorization", Value: "Bearer abc"}, a)
 }
 
@@ -455,7 +455,7 @@ func FuzzByDesignParse(f *testing.F) {
 				t.Fatalf("date fast path %d differs from time.Parse (%v, %v)", n, tm, err)
 			}
 		}
-		tok, e := byDesign{}.parse(&c, exchange{refresh: refresh}, &r, bdNow, x)
+		tok, e := (&byDesign{}).parse(&c, exchange{refresh: refresh}, &r, bdNow, x)
 		if e == nil {
 			if tok.AccessToken == "" {
 				t.Fatal("success without an access token")
@@ -513,7 +513,7 @@ func BenchmarkByDesignParse(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, e := (byDesign{}).parse(&c, ex, &r, bdNow, x); e != nil {
+				if _, e := (&byDesign{}).parse(&c, ex, &r, bdNow, x); e != nil {
 					b.Fatal(e)
 				}
 			}
@@ -542,7 +542,7 @@ func TestByDesignInvalidClientID(t *testing.T) {
 		{429, `{"error":"invalid_clientId"}`, CodeQuotaExceeded, true},
 	} {
 		r := bdResp(tc.status, tc.body)
-		_, e := byDesign{}.parse(&c, exchange{}, &r, bdNow, x)
+		_, e := (&byDesign{}).parse(&c, exchange{}, &r, bdNow, x)
 		require.NotNil(t, e, tc.body)
 		assert.Equal(t, tc.code, e.Code, tc.body)
 		assert.Equal(t, tc.retryable, e.Retryable, tc.body)

@@ -48,7 +48,7 @@ import (
 type crmcom struct{}
 
 func init() {
-	register(CRMCOM, crmcom{},
+	register(CRMCOM, &crmcom{},
 		secret("key"), secret("authentication_code"), plain("identifier"), secret("pass_code"), secret("jwt"),
 		plain("organisation"), plain("unit"))
 }
@@ -60,11 +60,11 @@ const crmcomLifetime = 2 * 3600
 // attack on memory, not data.
 const crmcomMaxClaims = 64
 
-func (crmcom) defaultBaseURL() string { return "" }
+func (*crmcom) defaultBaseURL() string { return "" }
 
 const crmcomModes = "one of access_token_identifier authentication_code, identifier + pass_code, or jwt + organisation"
 
-func (crmcom) configure(c *Config) error {
+func (*crmcom) configure(c *Config) error {
 	// Incomplete pairs first: they name the missing half, the most useful hint.
 	switch {
 	case c.Organisation != "" && c.JWT == "":
@@ -102,9 +102,9 @@ func (crmcom) configure(c *Config) error {
 	return nil
 }
 
-func (crmcom) refreshes() bool { return false }
+func (*crmcom) refreshes() bool { return false }
 
-func (crmcom) request(c *Config, _ exchange, _ *Token) Request {
+func (*crmcom) request(c *Config, _ exchange, _ *Token) Request {
 	h := map[string]string{"Content-Type": "application/json", "Accept": "application/json"}
 	if c.Key != "" {
 		h["Authorization"] = "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Key+":"))
@@ -136,7 +136,7 @@ func (crmcom) request(c *Config, _ exchange, _ *Token) Request {
 	return Request{Method: "POST", URL: c.BaseURL + "/authentication/consumer_application_key/token", Header: h, Body: string(b)}
 }
 
-func (crmcom) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
+func (*crmcom) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	v, err := x.jsonObject(r, now)
 	if err != nil {
 		return Token{}, err
@@ -439,8 +439,8 @@ func isWholeNumber(b []byte) bool {
 	return true
 }
 
-func (crmcom) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
+func (*crmcom) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
 
-func (crmcom) attach(_ *Config, t *Token) Attach {
+func (*crmcom) attach(_ *Config, t *Token) Attach {
 	return Attach{In: "query", Name: "token", Value: t.AccessToken}
 }

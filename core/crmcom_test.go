@@ -48,7 +48,7 @@ func crmParse(c *Config, status int, hdr map[string]string, body []byte, now int
 	x := &parseCtx{rd: &redactor{}}
 	x.rd.add(c.secrets()...)
 	r := &Response{Status: status, Header: hdr, Body: body}
-	return crmcom{}.parse(c, exchange{}, r, now, x)
+	return (&crmcom{}).parse(c, exchange{}, r, now, x)
 }
 
 func TestCRMCOMJWTPayload(t *testing.T) {
@@ -170,7 +170,7 @@ func TestCRMCOMExpiry(t *testing.T) {
 
 func TestCRMCOMSeedSample(t *testing.T) {
 	c := crmConfig(t, `,"key":"`+crmKey+`","authentication_code":"`+crmAuthCode+`","unit":"1"`)
-	req := crmcom{}.request(&c, exchange{}, nil)
+	req := (&crmcom{}).request(&c, exchange{}, nil)
 	assert.Equal(t, "POST", req.Method)
 	assert.Equal(t, crmBase+"/authentication/consumer_application_key/token", req.URL)
 	assert.Equal(t, crmBasic, req.Header["Authorization"])
@@ -184,7 +184,7 @@ func TestCRMCOMSeedSample(t *testing.T) {
 	assert.Equal(t, int64(7200), tk.ExpiresAt-tk.IssuedAt, "the doc's two hours")
 	assert.Equal(t, "maytemplate", tk.Extra["usr"])
 	assert.Equal(t, "ps_dev", tk.Extra["org"])
-	assert.Equal(t, Attach{In: "query", Name: "token", Value: crmSeedToken}, crmcom{}.attach(&c, &tk))
+	assert.Equal(t, Attach{In: "query", Name: "token", Value: crmSeedToken}, (&crmcom{}).attach(&c, &tk))
 }
 
 func TestCRMCOMRequestBodies(t *testing.T) {
@@ -199,7 +199,7 @@ func TestCRMCOMRequestBodies(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := crmConfig(t, tc.cfg)
-			req := crmcom{}.request(&c, exchange{}, nil)
+			req := (&crmcom{}).request(&c, exchange{}, nil)
 			assert.Equal(t, tc.body, req.Body)
 			assert.True(t, gjson.Valid(req.Body))
 			assert.Equal(t, "application/json", req.Header["Content-Type"])
@@ -451,7 +451,7 @@ func BenchmarkCRMCOMBuild(b *testing.B) {
 	c := crmConfig(b, `,"key":"`+crmKey+`","authentication_code":"`+crmAuthCode+`","unit":"1"`)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = crmcom{}.request(&c, exchange{}, nil)
+		_ = (&crmcom{}).request(&c, exchange{}, nil)
 	}
 }
 
@@ -463,7 +463,7 @@ func BenchmarkCRMCOMParse(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(body)))
 		for b.Loop() {
-			if _, err := (crmcom{}).parse(&c, exchange{}, r, now, x); err != nil {
+			if _, err := (&crmcom{}).parse(&c, exchange{}, r, now, x); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -475,7 +475,7 @@ func BenchmarkCRMCOMParse(b *testing.B) {
 		r := &Response{Status: 400, Body: []byte(`{"data":null,"status":{"code":"INVALID_AUTHENTICATION_CODE","description":"","message":"The authentication code is not valid"}}`)}
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, err := (crmcom{}).parse(&c, exchange{}, r, crmSeedIat, x); err == nil {
+			if _, err := (&crmcom{}).parse(&c, exchange{}, r, crmSeedIat, x); err == nil {
 				b.Fatal("want an error")
 			}
 		}

@@ -21,12 +21,12 @@ import (
 type dqeIDMobile struct{}
 
 func init() {
-	register(DQEIDMobile, dqeIDMobile{}, secret("licence"), secret("client_secret"), plain("method"))
+	register(DQEIDMobile, &dqeIDMobile{}, secret("licence"), secret("client_secret"), plain("method"))
 }
 
-func (dqeIDMobile) defaultBaseURL() string { return "" }
+func (*dqeIDMobile) defaultBaseURL() string { return "" }
 
-func (dqeIDMobile) configure(c *Config) error {
+func (*dqeIDMobile) configure(c *Config) error {
 	if c.Licence == "" {
 		return configError("licence", "missing")
 	}
@@ -45,9 +45,9 @@ func (dqeIDMobile) configure(c *Config) error {
 	return nil
 }
 
-func (dqeIDMobile) refreshes() bool { return false }
+func (*dqeIDMobile) refreshes() bool { return false }
 
-func (dqeIDMobile) request(c *Config, _ exchange, _ *Token) Request {
+func (*dqeIDMobile) request(c *Config, _ exchange, _ *Token) Request {
 	u := c.BaseURL + "/ACCESS_TOKEN/"
 	h := map[string]string{"Accept": "application/json"}
 	if c.Method == "GET" {
@@ -60,7 +60,7 @@ func (dqeIDMobile) request(c *Config, _ exchange, _ *Token) Request {
 	return Request{Method: "POST", URL: u, Header: h, Body: encodeForm(ps)}
 }
 
-func (dqeIDMobile) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
+func (*dqeIDMobile) parse(_ *Config, _ exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	v, perr := x.p.ParseBytes(trimBOM(r.Body))
 	isObj := perr == nil && v.Type() == fastjson.TypeObject
 	var f dqeFields
@@ -216,7 +216,7 @@ func dqePlainError(r *Response, now int64, x *parseCtx) *Error {
 
 // refusedAnswer: DQE's older API answers a refused or expired token with
 // HTTP 200 and {"status":"error","error_id":"30"} (or 30 as a number).
-func (dqeIDMobile) refusedAnswer(r *Response) bool {
+func (*dqeIDMobile) refusedAnswer(r *Response) bool {
 	if r.Status != 200 || len(r.Body) > MaxBodyBytes {
 		return false
 	}
@@ -243,9 +243,9 @@ func (dqeIDMobile) refusedAnswer(r *Response) bool {
 	return ok && n == 30
 }
 
-func (dqeIDMobile) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
+func (*dqeIDMobile) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
 
-func (dqeIDMobile) attach(c *Config, t *Token) Attach {
+func (*dqeIDMobile) attach(c *Config, t *Token) Attach {
 	// Reuse the held token's params when they already say the same: every
 	// copy of the token handed out shares that map anyway, and a renewal
 	// every few minutes need not allocate a new one.

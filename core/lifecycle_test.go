@@ -141,11 +141,11 @@ func TestRegistrationsDeriveLists(t *testing.T) {
 		assert.Contains(t, err.Error(), id, "the error names every registered provider")
 	}
 	// A new registration shows up everywhere at once.
-	register("zz-test", dqeIDMobile{}, secret("unit"))
+	register("zz-test", &dqeIDMobile{}, secret("unit"))
 	defer func() { delete(providers, "zz-test"); delete(settingsOf, "zz-test") }()
 	assert.Contains(t, Providers(), "zz-test")
 	assert.Contains(t, SecretFields(), "unit")
-	assert.Panics(t, func() { register("zz-bad", dqeIDMobile{}, plain("no_such_field")) })
+	assert.Panics(t, func() { register("zz-bad", &dqeIDMobile{}, plain("no_such_field")) })
 }
 
 // The PRNG is splitmix64: its first outputs for seed 0 are the published

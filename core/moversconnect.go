@@ -52,7 +52,7 @@ import (
 type moversConnect struct{}
 
 func init() {
-	register(MoversConnect, moversConnect{},
+	register(MoversConnect, &moversConnect{},
 		plain("company_id"), plain("username"), secret("password"), plain("client_id"), secret("client_secret"),
 		plain("encoding"), plain("token_header"))
 }
@@ -63,9 +63,9 @@ const (
 	moversMaxCompanyID        = 15
 )
 
-func (moversConnect) defaultBaseURL() string { return "https://www.moversconnect.net" }
+func (*moversConnect) defaultBaseURL() string { return "https://www.moversconnect.net" }
 
-func (moversConnect) configure(c *Config) error {
+func (*moversConnect) configure(c *Config) error {
 	if c.ClientID == "" {
 		c.ClientID = moversDefaultClientID
 	}
@@ -124,11 +124,11 @@ func isHeaderName(s string) bool {
 
 // refreshOnlyExtends: the activation answers "Token":null and extends the
 // token held; with none held the session logs in instead.
-func (moversConnect) refreshOnlyExtends() {}
+func (*moversConnect) refreshOnlyExtends() {}
 
-func (moversConnect) refreshes() bool { return true }
+func (*moversConnect) refreshes() bool { return true }
 
-func (moversConnect) request(c *Config, ex exchange, held *Token) Request {
+func (*moversConnect) request(c *Config, ex exchange, held *Token) Request {
 	var ps []param
 	if ex.refresh {
 		ps = []param{{"grant_type", "Token"}, {"token", held.RefreshToken}, {"client_id", c.ClientID}, {"client_secret", c.ClientSecret}}
@@ -262,7 +262,7 @@ type mcAnswer struct {
 
 func (a *mcAnswer) present(i int) bool { return a.f[i].n > 0 && !a.f[i].null }
 
-func (moversConnect) parse(_ *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
+func (*moversConnect) parse(_ *Config, ex exchange, r *Response, now int64, x *parseCtx) (Token, *Error) {
 	var a mcAnswer
 	t, err := mcParse(ex, r, now, x, &a)
 	if err == nil {
@@ -565,9 +565,9 @@ func mcClassify(ex exchange, text string) string {
 	return CodeInvalidGrant
 }
 
-func (moversConnect) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
+func (*moversConnect) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }
 
-func (moversConnect) attach(c *Config, t *Token) Attach {
+func (*moversConnect) attach(c *Config, t *Token) Attach {
 	return Attach{In: "header", Name: c.TokenHeader, Value: t.AccessToken}
 }
 

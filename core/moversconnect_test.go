@@ -41,7 +41,7 @@ func mcParseBody(t testing.TB, refresh bool, status int, ct, body string) (Token
 	rd.add(c.secrets()...)
 	x := &parseCtx{rd: rd}
 	r := &Response{Status: status, Header: map[string]string{"Content-Type": ct}, Body: []byte(body)}
-	return moversConnect{}.parse(&c, exchange{refresh: refresh}, r, mcNow, x)
+	return (&moversConnect{}).parse(&c, exchange{refresh: refresh}, r, mcNow, x)
 }
 
 func TestMoversConnectConfig(t *testing.T) {
@@ -100,7 +100,7 @@ func TestMoversConnectRequestEncodingsRoundTrip(t *testing.T) {
 		c.Password = mcHostile // validate refuses control characters; the encoders must still cope
 		for _, refresh := range []bool{false, true} {
 			held := &Token{RefreshToken: "rt<&>\"'" + mcHostile}
-			r := moversConnect{}.request(&c, exchange{refresh: refresh}, held)
+			r := (&moversConnect{}).request(&c, exchange{refresh: refresh}, held)
 			assert.Equal(t, "POST", r.Method)
 			assert.Equal(t, "https://www.moversconnect.net/mobiletoken", r.URL)
 			got := map[string]string{}
@@ -367,7 +367,7 @@ func FuzzMoversConnectParse(f *testing.F) {
 		rd.add(held.AccessToken, held.RefreshToken)
 		x := &parseCtx{rd: rd}
 		r := &Response{Status: status, Header: map[string]string{"Content-Type": "application/json", "Retry-After": "3"}, Body: []byte(body)}
-		tok, err := moversConnect{}.parse(&c, exchange{refresh: refresh}, r, mcNow, x)
+		tok, err := (&moversConnect{}).parse(&c, exchange{refresh: refresh}, r, mcNow, x)
 		if err == nil {
 			if !refresh && tok.AccessToken == "" {
 				t.Fatalf("a grant without a token passed: %q", body)
@@ -407,7 +407,7 @@ func BenchmarkMoversConnectBuild(b *testing.B) {
 		b.Run(enc, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				_ = moversConnect{}.request(&c, exchange{refresh: i&1 == 1}, held)
+				_ = (&moversConnect{}).request(&c, exchange{refresh: i&1 == 1}, held)
 			}
 		})
 	}
@@ -433,7 +433,7 @@ func BenchmarkMoversConnectParse(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bd.body)))
 			for i := 0; i < b.N; i++ {
-				if _, err := (moversConnect{}).parse(&c, ex, r, mcNow, x); (err == nil) != (status == 200) {
+				if _, err := (&moversConnect{}).parse(&c, ex, r, mcNow, x); (err == nil) != (status == 200) {
 					b.Fatal(strconv.Itoa(i), err)
 				}
 			}
