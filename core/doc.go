@@ -45,3 +45,9 @@
 // of docs/protocol.md; see [Config], [Options], [Token], [Request],
 // [Response], [Step], [LeaseResult], [CommitResult] and [Error].
 package core
+
+// Some small helpers say //go:noinline. In the WASM module each inlined
+// copy of a helper that allocates or calls brings its own register spills
+// and resume point, so inlining these cost more module bytes than their
+// calls (make wasm-budget). Each was measured on its own; none is on the
+// path of a fresh token (Token.FreshAt, Session.Next serving one).

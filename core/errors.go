@@ -83,10 +83,12 @@ func appendErrorObj(dst []byte, e *Error) []byte {
 	return o.done()
 }
 
+//go:noinline
 func configError(field, msg string) *Error {
 	return &Error{Code: CodeConfig, Field: field, Message: field + ": " + msg}
 }
 
+//go:noinline
 func malformed(status int, msg string) *Error {
 	return &Error{Code: CodeMalformedResponse, Status: status, Message: msg}
 }

@@ -76,6 +76,7 @@ func (o *Options) validate() error {
 	return nil
 }
 
+//go:noinline
 func optionError(key, msg string) *Error {
 	return &Error{Code: CodeConfig, Field: "options." + key, Message: "options." + key + ": " + msg}
 }

@@ -8,6 +8,7 @@ import (
 // exports, the CLI, hosts reading a step back. Encoders are the MarshalWire
 // methods on each type.
 
+//go:noinline
 func wireErr(msg string) *Error { return &Error{Code: CodeUsage, Message: msg} }
 
 // ParseResponse reads {"status":200,"headers":{…},"body":"…"} or, when the
