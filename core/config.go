@@ -103,6 +103,7 @@ func declared(key string) bool {
 	return false
 }
 
+//go:noinline
 func lookupField(name string) *configField {
 	for i := range configFields {
 		if configFields[i].name == name {
@@ -262,6 +263,7 @@ func stringValue(v *fastjson.Value) (string, bool) {
 	return string(b), true
 }
 
+//go:noinline
 func trimBOM(b []byte) []byte {
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 		return b[3:]
@@ -269,6 +271,7 @@ func trimBOM(b []byte) []byte {
 	return b
 }
 
+//go:noinline
 func clip(s string, n int) string {
 	if len(s) > n {
 		return s[:n] + "…"

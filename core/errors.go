@@ -60,6 +60,8 @@ func (e *Error) Is(target error) bool {
 }
 
 // MarshalWire encodes e as {"error":{"code","status","message",...}}.
+//
+//go:noinline
 func (e *Error) MarshalWire() []byte { return appendErrorWire(nil, e) }
 
 func appendErrorWire(dst []byte, e *Error) []byte {

@@ -169,6 +169,8 @@ func imfFixdate(s string) (int64, bool) {
 }
 
 // atoiN reads a decimal of min to max digits.
+//
+//go:noinline
 func atoiN(s string, min, max int) (int, bool) {
 	if len(s) < min || len(s) > max {
 		return 0, false
@@ -183,6 +185,7 @@ func atoiN(s string, min, max int) (int, bool) {
 	return n, true
 }
 
+//go:noinline
 func monthIndex(s string) int {
 	const months = "JanFebMarAprMayJunJulAugSepOctNovDec"
 	if len(s) != 3 {

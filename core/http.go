@@ -31,6 +31,7 @@ type Response struct {
 	Err    *Error
 }
 
+//go:noinline
 func (r *Response) header(name string) string {
 	for k, v := range r.Header {
 		if strings.EqualFold(k, name) {

@@ -123,6 +123,7 @@ func (w *objWriter) strMap(k string, m map[string]string) {
 	w.b = appendStrMap(w.b, m)
 }
 
+//go:noinline
 func (w *objWriter) done() []byte { return append(w.b, '}') }
 
 func appendStrMap(dst []byte, m map[string]string) []byte {

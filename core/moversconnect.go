@@ -229,6 +229,7 @@ const (
 
 var mcNames = [mcFields]string{"RefreshExpires", "RefreshToken", "Token", "TokenExpires", "ErrorCode", "ProcessingMessage"}
 
+//go:noinline
 func mcIndex(name string) int {
 	switch name {
 	case "RefreshExpires":
@@ -650,6 +651,7 @@ type xmlScan struct {
 	i int
 }
 
+//go:noinline
 func (p *xmlScan) has(pre string) bool { return strings.HasPrefix(p.s[p.i:], pre) }
 
 func (p *xmlScan) space() {
@@ -695,6 +697,7 @@ func isXMLNameByte(c byte) bool {
 		c == '_' || c == '-' || c == '.' || c == ':' || c >= 0x80
 }
 
+//go:noinline
 func (p *xmlScan) name() string {
 	start := p.i
 	for p.i < len(p.s) && isXMLNameByte(p.s[p.i]) {
@@ -703,6 +706,7 @@ func (p *xmlScan) name() string {
 	return p.s[start:p.i]
 }
 
+//go:noinline
 func localName(n string) string {
 	if i := strings.LastIndexByte(n, ':'); i >= 0 {
 		return n[i+1:]

@@ -91,6 +91,8 @@ func secret(name string) setting { return setting{name, true} }
 // provider is declared: Providers, the error messages naming providers,
 // ConfigFields and SecretFields all derive from it. Every setting must be
 // bound to a Config field in config.go.
+//
+//go:noinline
 func register(id string, p provider, settings ...setting) {
 	for _, s := range settings {
 		if lookupField(s.name) == nil {
@@ -102,6 +104,8 @@ func register(id string, p provider, settings ...setting) {
 }
 
 // accepts reports whether the wire config key belongs to provider id.
+//
+//go:noinline
 func accepts(id, key string) bool {
 	for _, s := range settingsOf[id] {
 		if s.name == key {
@@ -124,6 +128,8 @@ func isSecret(key string) bool {
 }
 
 // Providers lists the provider ids this build knows, sorted.
+//
+//go:noinline
 func Providers() []string {
 	ids := make([]string, 0, len(providers))
 	for id := range providers {

@@ -64,6 +64,7 @@ func (r *redactor) add(s ...string) {
 	}
 }
 
+//go:noinline
 func (r *redactor) has(v string) bool {
 	for _, have := range r.secrets {
 		if have.v == v {
@@ -84,6 +85,7 @@ func needsFormEscape(s string) bool {
 	return false
 }
 
+//go:noinline
 func (r *redactor) remember(v secretText) {
 	if len(r.secrets) >= r.pinned+maxRememberedTokens {
 		copy(r.secrets[r.pinned:], r.secrets[r.pinned+1:])

@@ -85,6 +85,10 @@ var errBadInput = &core.Error{Code: core.CodeUsage, Message: "input is not insid
 // input views the host's bytes without copying (every core entry point
 // copies what it keeps). The pointer must be the start of a live buf_alloc
 // buffer and the length within it: a host-supplied size is never trusted.
+// input and output are not inlined: their copies in every export cost the
+// module more bytes than the calls (core/doc.go says why).
+//
+//go:noinline
 func input(p, n int32) ([]byte, bool) {
 	if n == 0 {
 		return nil, true
@@ -97,6 +101,8 @@ func input(p, n int32) ([]byte, bool) {
 }
 
 // output pins b as the current output and answers its length.
+//
+//go:noinline
 func output(b []byte) int32 {
 	if len(b) == 0 {
 		b = []byte(`{}`)
