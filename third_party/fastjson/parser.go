@@ -63,6 +63,7 @@ func (c *cache) reset() {
 	c.vs = vs[:0]
 }
 
+//go:noinline
 func (c *cache) getValue() *Value {
 	if cap(c.vs) > len(c.vs) {
 		c.vs = c.vs[:len(c.vs)+1]
@@ -498,6 +499,7 @@ func (o *Object) String() string {
 	return b2s(b)
 }
 
+//go:noinline
 func (o *Object) getKV() *kv {
 	if cap(o.kvs) > len(o.kvs) {
 		o.kvs = o.kvs[:len(o.kvs)+1]
@@ -698,6 +700,8 @@ func (t Type) String() string {
 }
 
 // Type returns the type of the v.
+//
+//go:noinline
 func (v *Value) Type() Type {
 	if v.t == typeRawString {
 		v.s = unescapeStringBestEffort(v.s)

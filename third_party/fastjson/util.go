@@ -6,6 +6,7 @@ func b2s(b []byte) string {
 	return *(*string)(unsafe.Pointer(&b))
 }
 
+//go:noinline
 func s2b(s string) []byte {
 	// Local to tokensmith's fork: unsafe.Slice instead of reflect headers,
 	// which kept reflect in the WASM build.
