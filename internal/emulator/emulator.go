@@ -189,6 +189,9 @@ func New(opts Options) *Server {
 		s.inflight.Add(1)
 		s.mu.Unlock()
 		defer s.inflight.Done()
+		if cors(w, r) { // cors.go: loopback origins only
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 	return s
