@@ -168,31 +168,51 @@ function ensureClient() {
   return state.client;
 }
 
+/**
+ * sameToken: the same grant, not renewed. A MoversConnect activation keeps
+ * the access token and moves its expiry, so the access token alone does not
+ * tell.
+ */
+function sameToken(a, b) {
+  return Boolean(a && b) && a.access_token === b.access_token && a.expires_at === b.expires_at && (a.rev ?? 0) === (b.rev ?? 0);
+}
+
+/**
+ * adopt shows t as the current token, counting a renewal when it replaces
+ * another one.
+ */
+function adopt(t, why) {
+  const before = state.token;
+  if (!sameToken(before, t)) {
+    if (before) {
+      state.renewals++;
+      say(`Token renewed at ${clock(Date.now())}.`);
+      state.source = state.mode === "broker" ? "renewed by the edge broker" : `renewed (${why})`;
+    } else {
+      say(state.mode === "broker" ? "Token received from the broker." : "Token received.");
+      state.source = state.mode === "broker" ? "from the edge broker" : "from the vendor";
+    }
+    state.revealed = false;
+  }
+  state.token = t;
+}
+
 async function getToken(why = "asked") {
   if (state.busy) return;
   state.busy = true;
   $("get-token").setAttribute("aria-busy", "true");
-  const before = state.token;
   try {
     if (state.mode === "broker" && !state.env.broker) {
       throw Object.assign(new Error("no broker"), { code: "no_broker" });
     }
     const client = ensureClient();
+    // A stale token still works: the client may answer with it at once and
+    // renew in the background (tick() picks the new one up).
     const t = await client.token();
     if (client !== state.client) return; // the settings changed meanwhile
     hideError();
     state.invalidated = false;
-    if (!before || before.access_token !== t.access_token) {
-      if (before) {
-        state.renewals++;
-        say(`Token renewed at ${clock(Date.now())}.`);
-      } else {
-        say(state.mode === "broker" ? "Token received from the broker." : "Token received.");
-      }
-      state.source = state.mode === "broker" ? "from the edge broker" : before ? `renewed (${why})` : "from the vendor";
-      state.revealed = false;
-    }
-    state.token = t;
+    adopt(t, why);
   } catch (err) {
     state.token = state.client && state.client.cachedToken ? state.client.cachedToken() || null : null;
     state.revealed = false;
@@ -247,7 +267,21 @@ function renderToken() {
 }
 
 let lastState = "";
+let autoRenewAt = 0; // when tick() last asked for a renewal
+const AUTO_RENEW_EVERY_MS = 5000;
+
 function tick() {
+  // A renewal that finished in the background: the client now holds a
+  // fresh token the page has not shown yet.
+  if (state.client && state.client.cachedToken && state.token) {
+    const c = state.client.cachedToken();
+    if (c && !sameToken(c, state.token)) {
+      adopt(c, lastState === "expired" ? "it expired" : "it turned stale");
+      renderToken();
+      renderCall();
+      return; // renderToken ticks again
+    }
+  }
   const t = state.token;
   if (!t) return;
   const now = Date.now();
@@ -267,7 +301,10 @@ function tick() {
     if (st === "expired") say("The token expired.");
     lastState = st;
   }
-  if ((st === "stale" || st === "expired") && $("auto-renew").checked && !state.busy && state.client) {
+  // Ask once, then again only every few seconds: token() on a stale token
+  // may answer at once with that token while the renewal goes on.
+  if ((st === "stale" || st === "expired") && $("auto-renew").checked && !state.busy && state.client && now - autoRenewAt >= AUTO_RENEW_EVERY_MS) {
+    autoRenewAt = now;
     getToken(st === "stale" ? "it turned stale" : "it expired");
   }
 }
@@ -362,7 +399,7 @@ async function makeCall() {
     // client.fetch may have renewed the token (a refused one): show it.
     if (state.mode === "direct" && state.client.cachedToken) {
       const t = state.client.cachedToken();
-      if (t && state.token && t.access_token !== state.token.access_token) {
+      if (t && state.token && !sameToken(t, state.token)) {
         state.renewals++;
         state.source = "renewed (the vendor refused the old one)";
         state.token = t;

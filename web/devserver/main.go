@@ -129,6 +129,7 @@ type env struct {
 
 type devServer struct {
 	PageURL string
+	mu      sync.Mutex // guards env.Broker
 	env     env
 	emu     *emulator.Server
 	short   *emulator.Server
@@ -185,6 +186,9 @@ func start(c config) (*devServer, error) {
 	for _, p := range emulator.Providers {
 		d.env.Configs[p] = json.RawMessage(d.emu.Config(p))
 	}
+	// Compress the module before the first browser asks for it (about half
+	// a second for 2.8 MB here), so that no page load pays for it.
+	d.files.warm("js/tokensmith.wasm")
 	if d.PageURL, err = listen(c.Addr, d.pageHandler()); err != nil {
 		return fail(err)
 	}
@@ -216,9 +220,25 @@ func (d *devServer) pageHandler() http.Handler {
 		http.Redirect(w, r, "/web/", http.StatusFound)
 	})
 	mux.HandleFunc("GET /demo/env.json", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, d.env)
+		d.mu.Lock()
+		e := d.env
+		d.mu.Unlock()
+		writeJSON(w, http.StatusOK, e)
 	})
 	mux.HandleFunc("POST /demo/fault", d.fault)
+	// The launcher (web/stack.mjs) starts the broker once the emulator's
+	// address is known and tells the page here.
+	mux.HandleFunc("POST /demo/broker", func(w http.ResponseWriter, r *http.Request) {
+		u := r.URL.Query().Get("url")
+		if !loopbackURL(u) {
+			http.Error(w, "want ?url=http://127.0.0.1:PORT", http.StatusBadRequest)
+			return
+		}
+		d.mu.Lock()
+		d.env.Broker = strings.TrimRight(u, "/")
+		d.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
 	mux.HandleFunc("POST /demo/reset", func(w http.ResponseWriter, r *http.Request) {
 		d.emu.Reset()
 		d.short.Reset()
@@ -307,6 +327,20 @@ func (d *devServer) vectorIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string][]string{"vectors": names})
 }
 
+// loopbackURL accepts http://127.0.0.1:PORT or http://localhost:PORT only.
+func loopbackURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "http://")
+	if !ok {
+		return false
+	}
+	host, port, err := net.SplitHostPort(strings.TrimRight(rest, "/"))
+	if err != nil || (host != "127.0.0.1" && host != "localhost") {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -325,7 +359,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 type files struct {
 	root *os.Root
 	mu   sync.Mutex
-	gz   map[string]gzEntry // path → gzip of the version with that ETag
+	gz   map[string]gzEntry // path → gzip -6 of the version with that ETag
 }
 
 type gzEntry struct {
@@ -364,8 +398,7 @@ func (f *files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	sum := sha256.Sum256(data)
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	etag := etagOf(data)
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	// Cached, but revalidated on every use (a 304 when unchanged): an edited
@@ -380,6 +413,19 @@ func (f *files) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, "", mod, bytes.NewReader(data))
+}
+
+func (f *files) warm(name string) {
+	data, _, err := f.read(name)
+	if err != nil {
+		return // not built yet: the first request compresses it
+	}
+	f.gzipped(name, etagOf(data), data)
+}
+
+func etagOf(data []byte) string {
+	sum := sha256.Sum256(data)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
 }
 
 func refused(name string) bool {
@@ -419,7 +465,7 @@ func (f *files) gzipped(name, etag string, data []byte) []byte {
 		return e.data
 	}
 	var b bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression) // a valid level never errs
+	zw, _ := gzip.NewWriterLevel(&b, gzip.DefaultCompression) // a valid level never errs
 	_, _ = zw.Write(data)
 	_ = zw.Close()
 	f.mu.Lock()
