@@ -5,12 +5,12 @@ GOFLAGS ?=
 export GOFLAGS
 
 # The core as a WebAssembly reactor (wasm/ABI.md). The module is committed
-# (hostshim embeds it) and must be rebuilt whenever core/ or wasm/ changes;
-# hostshim's TestWASMModuleIsFresh rebuilds it with the same flags and fails
+# (wasm/embed.go embeds it; js/ copies it) and must be rebuilt whenever core/ or wasm/ changes;
+# internal/wasmrun's TestModuleIsFresh rebuilds it with the same flags and fails
 # when the committed file is stale. Keep WASM_FLAGS in step with that test.
-WASM_OUT   = hostshim/tokensmith.wasm
+WASM_OUT   = wasm/tokensmith.wasm
 WASM_FLAGS = -buildmode=c-shared -trimpath -buildvcs=false -ldflags='-s -w -buildid='
-WASM_SRC   = $(filter-out %_test.go,$(wildcard wasm/*.go core/*.go)) go.mod go.sum
+WASM_SRC   = $(filter-out %_test.go wasm/embed.go,$(wildcard wasm/*.go core/*.go third_party/fastjson/*.go)) go.mod go.sum
 
 .PHONY: all test test-go demo vet check-core-wasm bench clean wasm wasm-vet wasm-size wasm-budget bench-wasm
 

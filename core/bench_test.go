@@ -12,7 +12,7 @@ import (
 
 func benchDQESession(b *testing.B) *Session {
 	b.Helper()
-	s, err := NewSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: "s3cret-pass"})
+	s, err := newTestSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: "s3cret-pass"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,8 +25,8 @@ func BenchmarkDQEIDMobileBuild(b *testing.B) {
 	s := benchDQESession(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		s.inflight = nil
-		if st := s.Next(coreT0); st.Kind != StepRequest {
+		s.Cancel()
+		if st := nextS(s, coreT0); st.Kind != StepRequest {
 			b.Fatal(st.Kind)
 		}
 	}
@@ -38,8 +38,8 @@ func BenchmarkDQEIDMobileParse(b *testing.B) {
 	ex := exchange{}
 	b.ReportAllocs()
 	for b.Loop() {
-		s.inflight = &ex // what Next sets, without building a request
-		if st := s.Feed(coreT0, r); st.Kind != StepToken {
+		s.ph, s.ex = phSend, ex // what Next sets, without building a request
+		if st := feedS(s, coreT0, r); st.Kind != StepToken {
 			b.Fatal(st.Err)
 		}
 	}
@@ -52,7 +52,7 @@ func BenchmarkSessionNextFresh(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if st := s.Next(coreT0); st.Kind != StepToken {
+		if st := nextS(s, coreT0); st.Kind != StepToken {
 			b.Fatal(st.Kind)
 		}
 	}

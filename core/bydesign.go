@@ -46,7 +46,10 @@ import (
 //     outside visible ASCII (a CR/LF injection) is refused.
 type byDesign struct{}
 
-func init() { register(ByDesign, byDesign{}) }
+func init() {
+	register(ByDesign, byDesign{},
+		plain("user_type"), plain("username"), secret("password"), plain("client_id"), plain("encoding"))
+}
 
 // Username prefixes, by user_type.
 const (
@@ -55,14 +58,6 @@ const (
 )
 
 func (byDesign) defaultBaseURL() string { return "" }
-
-func (byDesign) accepts(f string) bool {
-	switch f {
-	case "user_type", "username", "password", "client_id", "encoding":
-		return true
-	}
-	return false
-}
 
 func (byDesign) configure(c *Config) error {
 	switch {
@@ -451,6 +446,21 @@ func (byDesign) alternate(c *Config, ex exchange, e *Error) (exchange, bool) {
 	}
 	c.Encoding = "form"
 	return exchange{refresh: ex.refresh, alt: 1}, true
+}
+
+// learned keeps the switch to forms in the token, so that a restart or
+// another instance does not pay the failed JSON round trip again.
+func (byDesign) learned(c *Config) map[string]string {
+	if c.Encoding == "form" {
+		return map[string]string{"encoding": "form"}
+	}
+	return nil
+}
+
+func (byDesign) apply(c *Config, m map[string]string) {
+	if m["encoding"] == "form" {
+		c.Encoding = "form"
+	}
 }
 
 func (byDesign) attach(_ *Config, t *Token) Attach {

@@ -34,7 +34,7 @@ func bdSession(t testing.TB, mod func(*Config)) *Session {
 	if mod != nil {
 		mod(&c)
 	}
-	s, err := NewSession(c)
+	s, err := newTestSession(c)
 	require.NoError(t, err)
 	return s
 }
@@ -96,12 +96,11 @@ func TestByDesignConfigure(t *testing.T) {
 	require.NoError(t, c.validate())
 	assert.Equal(t, "json", c.Encoding, "documented default")
 
-	p := providers[ByDesign]
 	for _, f := range []string{"user_type", "username", "password", "client_id", "encoding"} {
-		assert.True(t, p.accepts(f), f)
+		assert.True(t, accepts(ByDesign, f), f)
 	}
 	for _, f := range []string{"base_url", "client_secret", "licence", "method", "company_id", "token_header", "key"} {
-		assert.False(t, p.accepts(f), f)
+		assert.False(t, accepts(ByDesign, f), f)
 	}
 }
 
@@ -177,22 +176,22 @@ func TestByDesignUserNameCheck(t *testing.T) {
 
 func TestByDesignFormRetryOnce(t *testing.T) {
 	s := bdSession(t, nil)
-	st := s.Next(bdNow)
+	st := nextS(s, bdNow)
 	require.Equal(t, StepRequest, st.Kind)
 	assert.Equal(t, "application/json", st.Request.Header["Content-Type"])
 
-	st = s.Feed(bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
+	st = feedS(s, bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepRequest, st.Kind, "resent in the same Feed")
 	assert.Equal(t, "application/x-www-form-urlencoded", st.Request.Header["Content-Type"])
 	assert.True(t, strings.HasPrefix(st.Request.Body, "grant_type=password&username=--%3Er_1001&"))
 	assert.Equal(t, "form", s.Config().Encoding, "the session stays on forms")
 
-	st = s.Feed(bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
+	st = feedS(s, bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepError, st.Kind, "only once")
 	assert.Equal(t, CodeUnsupportedGrantType, st.Err.Code)
 	assert.False(t, st.Err.Retryable)
 
-	st = s.Next(bdNow + 1)
+	st = nextS(s, bdNow+1)
 	require.Equal(t, StepRequest, st.Kind)
 	assert.Equal(t, "application/x-www-form-urlencoded", st.Request.Header["Content-Type"], "no JSON try first")
 }
@@ -200,22 +199,22 @@ func TestByDesignFormRetryOnce(t *testing.T) {
 func TestByDesignNoRetryWhenNotJSONOr400(t *testing.T) {
 	// Already a form: the server really does not know the grant.
 	s := bdSession(t, func(c *Config) { c.Encoding = "form" })
-	s.Next(bdNow)
-	st := s.Feed(bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
+	nextS(s, bdNow)
+	st := feedS(s, bdNow, bdResp(400, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepError, st.Kind)
 	assert.Equal(t, CodeUnsupportedGrantType, st.Err.Code)
 
 	// Not OWIN's 400: no guessing.
 	s = bdSession(t, nil)
-	s.Next(bdNow)
-	st = s.Feed(bdNow, bdResp(200, `{"error":"unsupported_grant_type"}`))
+	nextS(s, bdNow)
+	st = feedS(s, bdNow, bdResp(200, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepError, st.Kind)
 	assert.Equal(t, "json", s.Config().Encoding)
 
 	// Other errors to a JSON request are final as they are.
 	s = bdSession(t, nil)
-	s.Next(bdNow)
-	st = s.Feed(bdNow, bdResp(400, `{"error":"invalid_client"}`))
+	nextS(s, bdNow)
+	st = feedS(s, bdNow, bdResp(400, `{"error":"invalid_client"}`))
 	require.Equal(t, StepError, st.Kind)
 	assert.Equal(t, CodeInvalidClient, st.Err.Code)
 	assert.Equal(t, "json", s.Config().Encoding)
@@ -223,37 +222,37 @@ func TestByDesignNoRetryWhenNotJSONOr400(t *testing.T) {
 
 func TestByDesignRefreshRetriedAsForm(t *testing.T) {
 	s := bdSession(t, nil)
-	s.Next(bdNow)
-	st := s.Feed(bdNow, bdResp(200, bdRepBody))
+	nextS(s, bdNow)
+	st := feedS(s, bdNow, bdResp(200, bdRepBody))
 	require.Equal(t, StepToken, st.Kind)
 
 	stale := st.Token.RefreshAt
-	st = s.Next(stale)
+	st = nextS(s, stale)
 	require.Equal(t, StepRequest, st.Kind)
 	assert.Contains(t, st.Request.Body, `"grant_type":"refresh_token"`)
-	st = s.Feed(stale, bdResp(400, `{"error":"unsupported_grant_type"}`))
+	st = feedS(s, stale, bdResp(400, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepRequest, st.Kind)
 	assert.Equal(t, "grant_type=refresh_token&refresh_token="+bdRT+"&client_id=ByDesignAngularJSShoppingCart", st.Request.Body,
 		"the refresh keeps being a refresh when resent")
 
 	// The form refresh refused as well: a refresh failure falls back to a
 	// password grant, as a form.
-	st = s.Feed(stale, bdResp(400, `{"error":"unsupported_grant_type"}`))
+	st = feedS(s, stale, bdResp(400, `{"error":"unsupported_grant_type"}`))
 	require.Equal(t, StepRequest, st.Kind)
 	assert.True(t, strings.HasPrefix(st.Request.Body, "grant_type=password&"))
 }
 
 func TestByDesignRefreshRotation(t *testing.T) {
 	s := bdSession(t, nil)
-	s.Next(bdNow)
-	st := s.Feed(bdNow, bdResp(200, bdRepBody))
+	nextS(s, bdNow)
+	st := feedS(s, bdNow, bdResp(200, bdRepBody))
 	require.Equal(t, StepToken, st.Kind)
 	assert.Equal(t, int64(bdNow+172799), st.Token.ExpiresAt)
 	assert.Equal(t, int64(1650029864), st.Token.IssuedAt)
 
 	at := st.Token.RefreshAt
-	s.Next(at)
-	st = s.Feed(at, bdResp(200, `{"access_token":"newAT0123456789","token_type":"bearer","expires_in":"3600","refresh_token":"newRT0123456789"}`))
+	nextS(s, at)
+	st = feedS(s, at, bdResp(200, `{"access_token":"newAT0123456789","token_type":"bearer","expires_in":"3600","refresh_token":"newRT0123456789"}`))
 	require.Equal(t, StepToken, st.Kind)
 	assert.True(t, st.Changed)
 	assert.Equal(t, "newRT0123456789", st.Token.RefreshToken)
@@ -263,8 +262,8 @@ func TestByDesignRefreshRotation(t *testing.T) {
 
 	// A refresh answer without refresh_token keeps the one we hold.
 	at = st.Token.RefreshAt
-	s.Next(at)
-	st = s.Feed(at, bdResp(200, `{"access_token":"newerAT0123456789","expires_in":3600}`))
+	nextS(s, at)
+	st = feedS(s, at, bdResp(200, `{"access_token":"newerAT0123456789","expires_in":3600}`))
 	require.Equal(t, StepToken, st.Kind)
 	assert.Equal(t, "newRT0123456789", st.Token.RefreshToken)
 }

@@ -50,45 +50,57 @@ type Config struct {
 	Unit               string // crmcom, optional
 }
 
-// configField binds a wire name to a Config field.
+// configField binds a wire name to a Config field. Which provider accepts
+// it and whether it is secret is declared by the providers (register).
 type configField struct {
-	name   string
-	secret bool
-	ptr    func(*Config) *string
+	name string
+	ptr  func(*Config) *string
 }
 
-// configFields is every string field of the wire format. Providers list the
-// subset they accept in provider.fields.
+// configFields is every string field of the wire format, in the order
+// ConfigFields and String list them.
 var configFields = []configField{
-	{"base_url", false, func(c *Config) *string { return &c.BaseURL }},
-	{"username", false, func(c *Config) *string { return &c.Username }},
-	{"password", true, func(c *Config) *string { return &c.Password }},
-	{"client_id", false, func(c *Config) *string { return &c.ClientID }},
-	{"client_secret", true, func(c *Config) *string { return &c.ClientSecret }},
-	{"encoding", false, func(c *Config) *string { return &c.Encoding }},
-	{"company_id", false, func(c *Config) *string { return &c.CompanyID }},
-	{"token_header", false, func(c *Config) *string { return &c.TokenHeader }},
-	{"licence", true, func(c *Config) *string { return &c.Licence }},
-	{"method", false, func(c *Config) *string { return &c.Method }},
-	{"user_type", false, func(c *Config) *string { return &c.UserType }},
-	{"key", true, func(c *Config) *string { return &c.Key }},
-	{"authentication_code", true, func(c *Config) *string { return &c.AuthenticationCode }},
-	{"identifier", false, func(c *Config) *string { return &c.Identifier }},
-	{"pass_code", true, func(c *Config) *string { return &c.PassCode }},
-	{"jwt", true, func(c *Config) *string { return &c.JWT }},
-	{"organisation", false, func(c *Config) *string { return &c.Organisation }},
-	{"unit", false, func(c *Config) *string { return &c.Unit }},
+	{"base_url", func(c *Config) *string { return &c.BaseURL }},
+	{"username", func(c *Config) *string { return &c.Username }},
+	{"password", func(c *Config) *string { return &c.Password }},
+	{"client_id", func(c *Config) *string { return &c.ClientID }},
+	{"client_secret", func(c *Config) *string { return &c.ClientSecret }},
+	{"encoding", func(c *Config) *string { return &c.Encoding }},
+	{"company_id", func(c *Config) *string { return &c.CompanyID }},
+	{"token_header", func(c *Config) *string { return &c.TokenHeader }},
+	{"licence", func(c *Config) *string { return &c.Licence }},
+	{"method", func(c *Config) *string { return &c.Method }},
+	{"user_type", func(c *Config) *string { return &c.UserType }},
+	{"key", func(c *Config) *string { return &c.Key }},
+	{"authentication_code", func(c *Config) *string { return &c.AuthenticationCode }},
+	{"identifier", func(c *Config) *string { return &c.Identifier }},
+	{"pass_code", func(c *Config) *string { return &c.PassCode }},
+	{"jwt", func(c *Config) *string { return &c.JWT }},
+	{"organisation", func(c *Config) *string { return &c.Organisation }},
+	{"unit", func(c *Config) *string { return &c.Unit }},
 }
 
 // ConfigFields lists every key of the wire-format config, "provider" and
 // "leeway_seconds" included, so hosts (the CLI's environment variables) need
-// no copy of their own.
+// no copy of their own. Only keys some registered provider accepts appear.
 func ConfigFields() []string {
-	out := []string{"provider", "leeway_seconds"}
-	for _, f := range configFields {
-		out = append(out, f.name)
+	out := []string{"provider", "leeway_seconds", "base_url"}
+	for _, f := range configFields[1:] {
+		if declared(f.name) {
+			out = append(out, f.name)
+		}
 	}
 	return out
+}
+
+// declared reports whether any registered provider accepts key.
+func declared(key string) bool {
+	for id := range settingsOf {
+		if accepts(id, key) {
+			return true
+		}
+	}
+	return false
 }
 
 func lookupField(name string) *configField {
@@ -148,7 +160,7 @@ func ParseConfig(data []byte) (Config, error) {
 			}
 		default:
 			f := lookupField(name)
-			if f == nil {
+			if f == nil || (name != "base_url" && !declared(name)) {
 				if name == "" {
 					perr = configError("config", "a field has an empty name")
 					return
@@ -174,9 +186,8 @@ func ParseConfig(data []byte) (Config, error) {
 		return Config{}, err
 	}
 	// Fields of another provider are mistakes too: report the first.
-	p2 := providers[c.Provider]
 	for _, f := range configFields {
-		if seen[f.name] && f.name != "base_url" && !p2.accepts(f.name) {
+		if seen[f.name] && f.name != "base_url" && !accepts(c.Provider, f.name) {
 			return Config{}, configError(f.name, "is not a setting of provider "+c.Provider)
 		}
 	}
@@ -187,11 +198,11 @@ func ParseConfig(data []byte) (Config, error) {
 // vendor: provider, base URL, leeway. Then the provider checks its own fields.
 func (c *Config) validate() error {
 	if c.Provider == "" {
-		return configError("provider", "missing; one of moversconnect, dqe-idmobile, bydesign, crmcom")
+		return configError("provider", "missing; one of "+strings.Join(Providers(), ", "))
 	}
 	p, ok := providers[c.Provider]
 	if !ok {
-		return configError("provider", "unknown provider "+strconv.Quote(clip(c.Provider, 40))+"; one of moversconnect, dqe-idmobile, bydesign, crmcom")
+		return configError("provider", "unknown provider "+strconv.Quote(clip(c.Provider, 40))+"; one of "+strings.Join(Providers(), ", "))
 	}
 	if c.LeewaySeconds < 0 {
 		return configError("leeway_seconds", "must not be negative")
@@ -284,7 +295,7 @@ func isLoopback(hostport string) bool {
 func (c *Config) secrets() []string {
 	var out []string
 	for _, f := range configFields {
-		if f.secret {
+		if isSecret(f.name) {
 			if v := *f.ptr(c); v != "" {
 				out = append(out, v)
 			}
@@ -308,7 +319,7 @@ func (c Config) String() string {
 		b.WriteByte(' ')
 		b.WriteString(f.name)
 		b.WriteByte('=')
-		if f.secret {
+		if isSecret(f.name) {
 			b.WriteString("[redacted]")
 		} else {
 			b.WriteString(v)
@@ -327,9 +338,9 @@ func (c *Config) MarshalWire() []byte {
 	o := newObj(nil)
 	o.str("provider", c.Provider)
 	o.int("leeway_seconds", c.LeewaySeconds)
-	p := providers[c.Provider]
+	_, known := providers[c.Provider]
 	for _, f := range configFields {
-		if v := *f.ptr(c); v != "" && (p == nil || f.name == "base_url" || p.accepts(f.name)) {
+		if v := *f.ptr(c); v != "" && (!known || f.name == "base_url" || accepts(c.Provider, f.name)) {
 			o.str(f.name, v)
 		}
 	}
@@ -356,4 +367,17 @@ func clip(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+// SecretFields lists the wire config keys whose values are secrets: never in
+// an error, a log line or a String(). Hosts and test runners use it rather
+// than a copy of their own.
+func SecretFields() []string {
+	var out []string
+	for _, f := range configFields {
+		if isSecret(f.name) {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }

@@ -75,16 +75,16 @@ func TestRefreshAt(t *testing.T) {
 }
 
 func TestStateAt(t *testing.T) {
-	assert.Equal(t, Missing, (&Token{}).StateAt(coreT0))
-	assert.Equal(t, Missing, (&Token{RefreshToken: "r", ExpiresAt: coreT0 + 100}).StateAt(coreT0))
-	assert.Equal(t, Stale, (&Token{AccessToken: "a"}).StateAt(coreT0), "unknown expiry is stale")
+	assert.Equal(t, Missing, (&Token{}).StateAt(1000*(coreT0)))
+	assert.Equal(t, Missing, (&Token{RefreshToken: "r", ExpiresAt: coreT0 + 100}).StateAt(1000*(coreT0)))
+	assert.Equal(t, Stale, (&Token{AccessToken: "a"}).StateAt(1000*(coreT0)), "unknown expiry is stale")
 	tk := &Token{AccessToken: "a", ExpiresAt: coreT0 + 300, RefreshAt: coreT0 + 240}
-	assert.Equal(t, Fresh, tk.StateAt(coreT0))
-	assert.Equal(t, Fresh, tk.StateAt(coreT0+239))
-	assert.Equal(t, Stale, tk.StateAt(coreT0+240))
-	assert.Equal(t, Stale, tk.StateAt(coreT0+299))
-	assert.Equal(t, Expired, tk.StateAt(coreT0+300))
-	assert.Equal(t, Fresh, (&Token{AccessToken: "a", ExpiresAt: coreT0 + 1}).StateAt(coreT0), "no refresh_at: fresh until expiry")
+	assert.Equal(t, Fresh, tk.StateAt(1000*(coreT0)))
+	assert.Equal(t, Fresh, tk.StateAt(1000*(coreT0+239)))
+	assert.Equal(t, Stale, tk.StateAt(1000*(coreT0+240)))
+	assert.Equal(t, Stale, tk.StateAt(1000*(coreT0+299)))
+	assert.Equal(t, Expired, tk.StateAt(1000*(coreT0+300)))
+	assert.Equal(t, Fresh, (&Token{AccessToken: "a", ExpiresAt: coreT0 + 1}).StateAt(1000*(coreT0)), "no refresh_at: fresh until expiry")
 	for s, name := range map[State]string{Missing: "missing", Fresh: "fresh", Stale: "stale", Expired: "expired"} {
 		assert.Equal(t, name, s.String())
 	}
@@ -233,7 +233,7 @@ func TestFmtNeverShowsSecrets(t *testing.T) {
 	tk := Token{Provider: DQEIDMobile, AccessToken: secrets[7], RefreshToken: secrets[8], ExpiresAt: coreT0,
 		Attach: Attach{In: "query", Name: "token", Value: secrets[7], Params: map[string]string{"licence": secrets[2]}}}
 	e := &Error{Code: CodeInvalidClient, Status: 400, Message: "HTTP 400: Invalid Client"}
-	sess, err := NewSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", ClientSecret: secrets[1], Licence: secrets[2]})
+	sess, err := newTestSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", ClientSecret: secrets[1], Licence: secrets[2]})
 	require.NoError(t, err)
 	require.NoError(t, sess.Restore(tk))
 
@@ -601,7 +601,7 @@ func TestCheckBaseURL(t *testing.T) {
 // --- session mechanics not tied to one vendor ---------------------------------------------------
 
 func TestSessionRestore(t *testing.T) {
-	s, err := NewSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "L-1", ClientSecret: "s"})
+	s, err := newTestSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "L-1", ClientSecret: "s"})
 	require.NoError(t, err)
 	require.NoError(t, s.Restore(Token{AccessToken: "a", ExpiresAt: coreT0 + 3600}))
 	tk, ok := s.Token()
@@ -609,7 +609,7 @@ func TestSessionRestore(t *testing.T) {
 	assert.Equal(t, DQEIDMobile, tk.Provider, "provider filled in")
 	assert.Equal(t, coreT0+3540, tk.RefreshAt, "refresh_at computed")
 	assert.Equal(t, "query", tk.Attach.In, "attach recomputed from the config")
-	st := s.Next(coreT0)
+	st := nextS(s, coreT0)
 	assert.Equal(t, StepToken, st.Kind)
 	assert.False(t, st.Changed)
 
@@ -618,19 +618,19 @@ func TestSessionRestore(t *testing.T) {
 	tk, _ = s.Token()
 	assert.Equal(t, "a", tk.AccessToken, "a refused restore changes nothing")
 
-	s.Invalidate()
+	s.Invalidate("a")
 	_, ok = s.Token()
 	assert.False(t, ok)
-	assert.Equal(t, StepRequest, s.Next(coreT0).Kind)
+	assert.Equal(t, StepRequest, nextS(s, coreT0).Kind)
 	s.Cancel()
-	assert.Equal(t, StepError, s.Feed(coreT0, Response{Status: 200}).Kind)
+	assert.Equal(t, StepError, feedS(s, coreT0, Response{Status: 200}).Kind)
 }
 
 func TestSessionNetworkErrorIsMasked(t *testing.T) {
-	s, err := NewSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: "s3cret-pass"})
+	s, err := newTestSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: "s3cret-pass"})
 	require.NoError(t, err)
-	require.Equal(t, StepRequest, s.Next(coreT0).Kind)
-	st := s.Feed(coreT0, Response{Status: 200, Err: &Error{Code: "weird", Status: 7, Message: "GET https://dqe.example/ACCESS_TOKEN/?client_secret=s3cret-pass: " + strings.Repeat("x ", 300)}})
+	require.Equal(t, StepRequest, nextS(s, coreT0).Kind)
+	st := feedS(s, coreT0, Response{Status: 200, Err: &Error{Code: "weird", Status: 7, Message: "GET https://dqe.example/ACCESS_TOKEN/?client_secret=s3cret-pass: " + strings.Repeat("x ", 300)}})
 	require.Equal(t, StepError, st.Kind)
 	assert.Equal(t, CodeNetwork, st.Err.Code)
 	assert.Equal(t, 0, st.Err.Status)

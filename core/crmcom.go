@@ -47,7 +47,11 @@ import (
 //     body field on POST (Token.Apply does both from In "query").
 type crmcom struct{}
 
-func init() { register(CRMCOM, crmcom{}) }
+func init() {
+	register(CRMCOM, crmcom{},
+		secret("key"), secret("authentication_code"), plain("identifier"), secret("pass_code"), secret("jwt"),
+		plain("organisation"), plain("unit"))
+}
 
 // crmcomLifetime is the documented two hours.
 const crmcomLifetime = 2 * 3600
@@ -57,14 +61,6 @@ const crmcomLifetime = 2 * 3600
 const crmcomMaxClaims = 64
 
 func (crmcom) defaultBaseURL() string { return "" }
-
-func (crmcom) accepts(f string) bool {
-	switch f {
-	case "key", "authentication_code", "identifier", "pass_code", "jwt", "organisation", "unit":
-		return true
-	}
-	return false
-}
 
 const crmcomModes = "one of access_token_identifier authentication_code, identifier + pass_code, or jwt + organisation"
 

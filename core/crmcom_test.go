@@ -249,10 +249,10 @@ func TestCRMCOMConfig(t *testing.T) {
 	}
 	p := crmcom{}
 	for _, f := range []string{"key", "authentication_code", "identifier", "pass_code", "jwt", "organisation", "unit"} {
-		assert.True(t, p.accepts(f), f)
+		assert.True(t, accepts(CRMCOM, f), f)
 	}
 	for _, f := range []string{"base_url", "username", "password", "client_id", "client_secret", "licence", "method", "access_token_identifier"} {
-		assert.False(t, p.accepts(f), f)
+		assert.False(t, accepts(CRMCOM, f), f)
 	}
 	assert.False(t, p.refreshes())
 }
@@ -417,10 +417,10 @@ func FuzzCRMCOMParse(f *testing.F) {
 			status = -status
 		}
 		status = 100 + status%500
-		s, err := NewSession(cfg)
+		s, err := newTestSession(cfg)
 		require.NoError(t, err)
-		require.Equal(t, StepRequest, s.Next(now).Kind)
-		st := s.Feed(now, Response{Status: status, Header: map[string]string{"Retry-After": "5"}, Body: body})
+		require.Equal(t, StepRequest, nextS(s, now).Kind)
+		st := feedS(s, now, Response{Status: status, Header: map[string]string{"Retry-After": "5"}, Body: body})
 		switch st.Kind {
 		case StepToken:
 			tk := st.Token

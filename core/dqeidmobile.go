@@ -20,13 +20,11 @@ import (
 //     [inferred], so refresh_token is kept but never used.
 type dqeIDMobile struct{}
 
-func init() { register(DQEIDMobile, dqeIDMobile{}) }
+func init() {
+	register(DQEIDMobile, dqeIDMobile{}, secret("licence"), secret("client_secret"), plain("method"))
+}
 
 func (dqeIDMobile) defaultBaseURL() string { return "" }
-
-func (dqeIDMobile) accepts(f string) bool {
-	return f == "licence" || f == "client_secret" || f == "method"
-}
 
 func (dqeIDMobile) configure(c *Config) error {
 	if c.Licence == "" {
@@ -214,6 +212,35 @@ func dqePlainError(r *Response, now int64, x *parseCtx) *Error {
 		}
 	}
 	return e
+}
+
+// refusedAnswer: DQE's older API answers a refused or expired token with
+// HTTP 200 and {"status":"error","error_id":"30"} (or 30 as a number).
+func (dqeIDMobile) refusedAnswer(r *Response) bool {
+	if r.Status != 200 || len(r.Body) > MaxBodyBytes {
+		return false
+	}
+	var p fastjson.Parser
+	v, err := p.ParseBytes(trimBOM(r.Body))
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return false
+	}
+	sv := v.Get("status")
+	if sv == nil {
+		return false
+	}
+	if st, _ := stringValue(sv); !strings.EqualFold(st, "error") {
+		return false
+	}
+	id := v.Get("error_id")
+	if id == nil {
+		return false
+	}
+	if s, ok := stringValue(id); ok {
+		return strings.TrimLeft(s, "0") == "30"
+	}
+	n, ok := intValue(id)
+	return ok && n == 30
 }
 
 func (dqeIDMobile) alternate(*Config, exchange, *Error) (exchange, bool) { return exchange{}, false }

@@ -31,7 +31,7 @@ func dqeConfig(method string) core.Config {
 
 func dqeSession(t testing.TB, method string) *core.Session {
 	t.Helper()
-	s, err := core.NewSession(dqeConfig(method))
+	s, err := newTestSession(dqeConfig(method))
 	require.NoError(t, err)
 	return s
 }
@@ -43,15 +43,15 @@ func dqeOK(expiresIn string) []byte {
 // dqeGrant drives one request/response round and returns the resulting step.
 func dqeGrant(t *testing.T, s *core.Session, status int, hdr map[string]string, body []byte) core.Step {
 	t.Helper()
-	st := s.Next(dqeNow)
+	st := nextS(s, dqeNow)
 	require.Equal(t, core.StepRequest, st.Kind, "Next should ask for a grant")
-	return s.Feed(dqeNow, core.Response{Status: status, Header: hdr, Body: body})
+	return feedS(s, dqeNow, core.Response{Status: status, Header: hdr, Body: body})
 }
 
 func TestDQEPostRequestIsAFormWithExactlyThreeFields(t *testing.T) {
 	s := dqeSession(t, "")
 	assert.Equal(t, "POST", s.Config().Method, "POST is the default")
-	st := s.Next(dqeNow)
+	st := nextS(s, dqeNow)
 	require.Equal(t, core.StepRequest, st.Kind)
 	r := st.Request
 	assert.Equal(t, "POST", r.Method)
@@ -66,9 +66,9 @@ func TestDQEPostRequestIsAFormWithExactlyThreeFields(t *testing.T) {
 func TestDQEGetRequestKeepsTheSeedsOrderAndEscapes(t *testing.T) {
 	c := dqeConfig("get")
 	c.ClientSecret = "a b&c=d/é"
-	s, err := core.NewSession(c)
+	s, err := newTestSession(c)
 	require.NoError(t, err)
-	st := s.Next(dqeNow)
+	st := nextS(s, dqeNow)
 	require.Equal(t, core.StepRequest, st.Kind)
 	assert.Equal(t, "GET", st.Request.Method)
 	assert.Empty(t, st.Request.Body)
@@ -105,7 +105,7 @@ func TestDQESuccessShapes(t *testing.T) {
 			assert.Equal(t, dqeToken, st.Token.AccessToken)
 			assert.Equal(t, dqeNow+tc.life, st.Token.ExpiresAt)
 			assert.Equal(t, dqeNow, st.Token.IssuedAt)
-			assert.Equal(t, core.Fresh, st.Token.StateAt(dqeNow))
+			assert.Equal(t, core.Fresh, st.Token.StateAt(1000*(dqeNow)))
 		})
 	}
 }
@@ -138,7 +138,7 @@ func TestDQENoRefreshANewGrantInstead(t *testing.T) {
 	require.Equal(t, core.StepToken, first.Kind)
 	require.Equal(t, dqeRefresh, first.Token.RefreshToken, "kept, though never used")
 
-	st := s.Next(first.Token.RefreshAt)
+	st := nextS(s, first.Token.RefreshAt)
 	require.Equal(t, core.StepRequest, st.Kind)
 	q, err := url.ParseQuery(st.Request.Body)
 	require.NoError(t, err)
@@ -219,7 +219,13 @@ func TestDQEErrors(t *testing.T) {
 			}
 			_, held := s.Token()
 			assert.False(t, held, "an error stores nothing")
-			assert.Equal(t, core.StepRequest, s.Next(dqeNow+1).Kind, "the next call asks again")
+			// Hold-off: until retry_at_ms the same error comes back with no
+			// request; from then on the next call asks again.
+			require.Greater(t, e.RetryAtMs, dqeNow*1000, "retry_at_ms is set")
+			if again := nextS(s, dqeNow); assert.Equal(t, core.StepError, again.Kind, "within the hold-off") {
+				assert.Equal(t, e.Code, again.Err.Code)
+			}
+			assert.Equal(t, core.StepRequest, nextS(s, e.RetryAtMs/1000+1).Kind, "after the hold-off the next call asks again")
 		})
 	}
 }
@@ -228,14 +234,14 @@ func TestDQEErrorDoesNotDropAHeldToken(t *testing.T) {
 	s := dqeSession(t, "")
 	first := dqeGrant(t, s, 200, nil, dqeOK(`"300"`))
 	require.Equal(t, core.StepToken, first.Kind)
-	st := s.Next(first.Token.RefreshAt)
+	st := nextS(s, first.Token.RefreshAt)
 	require.Equal(t, core.StepRequest, st.Kind)
-	st = s.Feed(first.Token.RefreshAt, core.Response{Status: 503})
+	st = feedS(s, first.Token.RefreshAt, core.Response{Status: 503})
 	require.Equal(t, core.StepError, st.Kind)
 	tok, ok := s.Token()
 	require.True(t, ok)
 	assert.Equal(t, dqeToken, tok.AccessToken, "the stale token stays usable after a failed renewal")
-	assert.Equal(t, core.Stale, tok.StateAt(first.Token.RefreshAt))
+	assert.Equal(t, core.Stale, tok.StateAt(1000*(first.Token.RefreshAt)))
 }
 
 func TestDQEConfig(t *testing.T) {

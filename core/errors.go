@@ -20,6 +20,8 @@ const (
 	CodeMalformedResponse    = "malformed_response"     // the answer is not what the vendor documents
 	CodeNetwork              = "network"                // no answer: connection, timeout, reset
 	CodeUsage                = "usage"                  // the host drove the session out of order
+	CodeStore                = "store"                  // the host's store failed (lease, load or commit); retryable
+	CodeCORS                 = "cors"                   // a browser refused the answer (CORS, opaque): not retryable
 )
 
 // Error is every failure the core reports. Its text never contains a
@@ -32,6 +34,7 @@ type Error struct {
 	Field      string // the config field at fault (code "config"), else ""
 	Retryable  bool   // network, 5xx and 429: worth trying again
 	RetryAfter int64  // seconds the vendor asked us to wait (Retry-After), 0 when unsaid
+	RetryAtMs  int64  // unix ms: the session makes no new attempt before this (hold-off), 0 when none
 }
 
 func (e *Error) Error() string {
@@ -74,6 +77,9 @@ func appendErrorObj(dst []byte, e *Error) []byte {
 	o.optStr("field", e.Field)
 	o.bool("retryable", e.Retryable)
 	o.int("retry_after", e.RetryAfter)
+	if e.RetryAtMs != 0 {
+		o.int("retry_at_ms", e.RetryAtMs)
+	}
 	return o.done()
 }
 

@@ -10,25 +10,45 @@ type Handles struct {
 	next int32
 }
 
-// New creates a session from a wire-format config. It answers
-// {"session":N} or {"error":…}; h is 0 on error.
-func (t *Handles) New(config []byte) (h int32, out []byte) {
+// maxSessions bounds the table: a host that leaks handles gets an error,
+// not an instance that grows until it traps.
+const maxSessions = 1 << 16
+
+// New creates a session from a wire-format config and options (empty
+// options = defaults). It answers {"session":N} or {"error":…}; h is 0 on
+// error.
+func (t *Handles) New(config, options []byte) (h int32, out []byte) {
 	c, err := ParseConfig(config)
 	if err != nil {
 		return 0, err.(*Error).MarshalWire()
 	}
-	s, err := NewSession(c)
+	o, err := ParseOptions(options)
+	if err != nil {
+		return 0, err.(*Error).MarshalWire()
+	}
+	s, err := NewSession(c, o)
 	if err != nil {
 		return 0, err.(*Error).MarshalWire()
 	}
 	if t.m == nil {
 		t.m = map[int32]*Session{}
 	}
-	t.next++
+	if len(t.m) >= maxSessions {
+		return 0, (&Error{Code: CodeUsage, Message: "too many sessions; free some"}).MarshalWire()
+	}
+	for {
+		t.next++
+		if t.next <= 0 {
+			t.next = 1
+		}
+		if t.m[t.next] == nil {
+			break
+		}
+	}
 	t.m[t.next] = s
-	o := newObj(nil)
-	o.int("session", int64(t.next))
-	return t.next, o.done()
+	o2 := newObj(nil)
+	o2.int("session", int64(t.next))
+	return t.next, o2.done()
 }
 
 // Session returns the session behind h, or nil.
@@ -37,26 +57,37 @@ func (t *Handles) Session(h int32) *Session { return t.m[h] }
 var errNoSession = &Error{Code: CodeUsage, Message: "no such session"}
 
 // Next answers a wire-format step.
-func (t *Handles) Next(h int32, now int64) []byte {
+func (t *Handles) Next(h int32, nowMs int64) []byte {
 	s := t.m[h]
 	if s == nil {
 		return errNoSession.MarshalWire()
 	}
-	st := s.Next(now)
+	st := s.Next(nowMs)
 	return st.MarshalWire()
 }
 
-// Feed takes a wire-format response and answers a wire-format step.
-func (t *Handles) Feed(h int32, now int64, resp []byte) []byte {
+// Feed takes one wire-format input ({"response"|"lease"|"commit"|"release":
+// …}) and answers a wire-format step.
+func (t *Handles) Feed(h int32, nowMs int64, input []byte) []byte {
 	s := t.m[h]
 	if s == nil {
 		return errNoSession.MarshalWire()
 	}
-	r, err := ParseResponse(resp)
+	in, err := ParseInput(input)
 	if err != nil {
 		return err.(*Error).MarshalWire()
 	}
-	st := s.Feed(now, r)
+	var st Step
+	switch {
+	case in.Response != nil:
+		st = s.Feed(nowMs, *in.Response)
+	case in.Lease != nil:
+		st = s.Leased(nowMs, *in.Lease)
+	case in.Commit != nil:
+		st = s.Committed(nowMs, *in.Commit)
+	default:
+		st = s.Released(nowMs)
+	}
 	return st.MarshalWire()
 }
 
@@ -111,25 +142,63 @@ func (t *Handles) Attach(h int32, req []byte) []byte {
 	return st.MarshalWire()
 }
 
-// Invalidate, Cancel and Free answer {"ok":true} or {"error":…}.
-func (t *Handles) Invalidate(h int32) []byte {
+// Invalidate takes {"access_token":"…"} and answers {"ok":true,"dropped":bool}.
+func (t *Handles) Invalidate(h int32, in []byte) []byte {
 	s := t.m[h]
 	if s == nil {
 		return errNoSession.MarshalWire()
 	}
-	s.Invalidate()
-	return []byte(`{"ok":true}`)
+	at, err := parseAccessToken(in)
+	if err != nil {
+		return err.(*Error).MarshalWire()
+	}
+	o := newObj(nil)
+	o.bool("ok", true)
+	o.bool("dropped", s.Invalidate(at))
+	return o.done()
 }
 
+// Refused takes a wire-format response and answers {"refused":bool}.
+func (t *Handles) Refused(h int32, resp []byte) []byte {
+	s := t.m[h]
+	if s == nil {
+		return errNoSession.MarshalWire()
+	}
+	r, err := ParseResponse(resp)
+	if err != nil {
+		return err.(*Error).MarshalWire()
+	}
+	o := newObj(nil)
+	o.bool("refused", s.Refused(&r))
+	return o.done()
+}
+
+// Redact takes any text (not JSON: the raw bytes) and answers
+// {"text":"…"} with every secret and token the session knows masked.
+func (t *Handles) Redact(h int32, text []byte) []byte {
+	s := t.m[h]
+	if s == nil {
+		return errNoSession.MarshalWire()
+	}
+	o := newObj(nil)
+	o.str("text", s.Redact(string(text)))
+	return o.done()
+}
+
+// Cancel answers {"ok":true,"release":bool}: release says the host holds a
+// lease for this session and must release it itself.
 func (t *Handles) Cancel(h int32) []byte {
 	s := t.m[h]
 	if s == nil {
 		return errNoSession.MarshalWire()
 	}
-	s.Cancel()
-	return []byte(`{"ok":true}`)
+	o := newObj(nil)
+	o.bool("ok", true)
+	o.bool("release", s.Cancel())
+	return o.done()
 }
 
+// Free answers {"ok":true} or {"error":…}.
 func (t *Handles) Free(h int32) []byte {
 	if t.m[h] == nil {
 		return errNoSession.MarshalWire()

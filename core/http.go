@@ -16,6 +16,9 @@ type Request struct {
 	URL    string            // absolute URL, query included
 	Header map[string]string // canonical names, one value each
 	Body   string            // empty for GET
+	// TimeoutMs is how long the host may wait for the answer before it
+	// feeds a network error (0: the request is not the core's, e.g. Attach).
+	TimeoutMs int64
 }
 
 // Response is what the host received for a Request. When no HTTP answer
@@ -50,6 +53,9 @@ func appendRequestObj(dst []byte, r *Request) []byte {
 	}
 	o.strMap("headers", h)
 	o.str("body", r.Body)
+	if r.TimeoutMs != 0 {
+		o.int("timeout_ms", r.TimeoutMs)
+	}
 	return o.done()
 }
 

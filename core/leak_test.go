@@ -139,10 +139,10 @@ func TestLeakNetworkErrorIsMaskedBeforeItIsClipped(t *testing.T) {
 		prefix + strings.Repeat("-", 200-len(prefix)-len(line)+4) + line,
 		prefix + strings.Repeat(" ", excerptRead-len(prefix)-len(line)+4) + line,
 	} {
-		s, err := NewSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: secret, Method: "GET"})
+		s, err := newTestSession(Config{Provider: DQEIDMobile, BaseURL: "https://dqe.example", Licence: "LIC-4711", ClientSecret: secret, Method: "GET"})
 		require.NoError(t, err)
-		require.Equal(t, StepRequest, s.Next(coreT0).Kind)
-		st := s.Feed(coreT0, Response{Err: &Error{Code: CodeNetwork, Message: msg, Field: secret}})
+		require.Equal(t, StepRequest, nextS(s, coreT0).Kind)
+		st := feedS(s, coreT0, Response{Err: &Error{Code: CodeNetwork, Message: msg, Field: secret}})
 		require.Equal(t, StepError, st.Kind)
 		assert.Equal(t, CodeNetwork, st.Err.Code)
 		assert.Contains(t, st.Err.Message, "malformed MIME header line")
@@ -183,12 +183,12 @@ func TestLeakProvidersNeverEchoASecret(t *testing.T) {
 				}
 				for shape, body := range bodies {
 					for _, status := range []int{200, 400, 401, 429, 500} {
-						s, err := NewSession(cfg)
+						s, err := newTestSession(cfg)
 						require.NoError(t, err)
-						require.Equal(t, StepRequest, s.Next(coreT0).Kind)
-						st := s.Feed(coreT0, Response{Status: status, Header: map[string]string{"Retry-After": v}, Body: []byte(body)})
+						require.Equal(t, StepRequest, nextS(s, coreT0).Kind)
+						st := feedS(s, coreT0, Response{Status: status, Header: map[string]string{"Retry-After": v}, Body: []byte(body)})
 						for st.Kind == StepRequest { // ByDesign resends as a form
-							st = s.Feed(coreT0, Response{Status: status, Body: []byte(body)})
+							st = feedS(s, coreT0, Response{Status: status, Body: []byte(body)})
 						}
 						if st.Kind != StepError {
 							continue
@@ -206,13 +206,13 @@ func TestLeakProvidersNeverEchoASecret(t *testing.T) {
 
 func TestLeakFmtOfStepsRequestsAndResponses(t *testing.T) {
 	const pw, tok = "pw-s3cret-123", "access-tok-123456"
-	s, err := NewSession(Config{Provider: ByDesign, BaseURL: "https://webapi.bydesign.com/Acme", UserType: "rep", Username: "bob", Password: pw, ClientID: "cid", Encoding: "form"})
+	s, err := newTestSession(Config{Provider: ByDesign, BaseURL: "https://webapi.bydesign.com/Acme", UserType: "rep", Username: "bob", Password: pw, ClientID: "cid", Encoding: "form"})
 	require.NoError(t, err)
-	req := s.Next(coreT0)
+	req := nextS(s, coreT0)
 	require.Equal(t, StepRequest, req.Kind)
 	require.Contains(t, req.Request.Body, pw, "the request itself carries the password")
 	resp := Response{Status: 200, Body: []byte(`{"access_token":"` + tok + `","expires_in":300,"userName":"-->r_bob"}`)}
-	got := s.Feed(coreT0, resp)
+	got := feedS(s, coreT0, resp)
 	require.Equal(t, StepToken, got.Kind)
 
 	dqe := Request{Method: "GET", URL: "https://dqe.example/ACCESS_TOKEN/?client_secret=" + pw + "#frag", Header: map[string]string{"Authorization": "Basic " + pw}}
@@ -281,10 +281,10 @@ func TestLeakShortTokenEchoedPastTheCut(t *testing.T) {
 		for _, c := range cases {
 			cfg, err := ParseConfig([]byte(c.cfg))
 			require.NoError(t, err)
-			s, err := NewSession(cfg)
+			s, err := newTestSession(cfg)
 			require.NoError(t, err)
-			s.Next(1700000000)
-			st := s.Feed(1700000000, Response{Status: 400, Body: []byte(c.body)})
+			nextS(s, 1700000000)
+			st := feedS(s, 1700000000, Response{Status: 400, Body: []byte(c.body)})
 			require.Equal(t, StepError, st.Kind, "%s", cfg.Provider)
 			for n := 6; n <= len(tok); n++ {
 				require.NotContains(t, st.Err.Message, tok[:n], "%s pad %d: %s", cfg.Provider, pad, st.Err.Message)

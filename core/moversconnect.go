@@ -51,7 +51,11 @@ import (
 //     (token_header). A Token that a header cannot carry is refused.
 type moversConnect struct{}
 
-func init() { register(MoversConnect, moversConnect{}) }
+func init() {
+	register(MoversConnect, moversConnect{},
+		plain("company_id"), plain("username"), secret("password"), plain("client_id"), secret("client_secret"),
+		plain("encoding"), plain("token_header"))
+}
 
 const (
 	moversDefaultClientID     = "CrewConnect"
@@ -60,14 +64,6 @@ const (
 )
 
 func (moversConnect) defaultBaseURL() string { return "https://www.moversconnect.net" }
-
-func (moversConnect) accepts(f string) bool {
-	switch f {
-	case "company_id", "username", "password", "client_id", "client_secret", "encoding", "token_header":
-		return true
-	}
-	return false
-}
 
 func (moversConnect) configure(c *Config) error {
 	if c.ClientID == "" {

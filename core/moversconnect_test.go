@@ -59,7 +59,7 @@ func TestMoversConnectConfig(t *testing.T) {
 
 	var accepted []string
 	for _, f := range configFields {
-		if (moversConnect{}).accepts(f.name) {
+		if accepts(MoversConnect, f.name) {
 			accepted = append(accepted, f.name)
 		}
 	}
@@ -225,27 +225,27 @@ func TestMoversConnectActivationAnswer(t *testing.T) {
 }
 
 func TestMoversConnectSessionKeepsTokenAndTakesRotation(t *testing.T) {
-	s, err := NewSession(mcConfig(t))
+	s, err := newTestSession(mcConfig(t))
 	require.NoError(t, err)
-	st := s.Next(mcNow)
+	st := nextS(s, mcNow)
 	require.Equal(t, StepRequest, st.Kind)
-	st = s.Feed(mcNow, Response{Status: 200, Body: []byte(mcGrantOK)})
+	st = feedS(s, mcNow, Response{Status: 200, Body: []byte(mcGrantOK)})
 	require.Equal(t, StepToken, st.Kind, "%v", st.Err)
 
 	// A missing TokenExpires on an activation is malformed: the session
 	// logs in again rather than looping on activations.
-	st = s.Next(mcTE - 30)
+	st = nextS(s, mcTE-30)
 	require.Contains(t, st.Request.Body, `"grant_type":"Token"`)
-	st = s.Feed(mcTE-30, Response{Status: 200, Body: []byte(`{"Token":null}`)})
+	st = feedS(s, mcTE-30, Response{Status: 200, Body: []byte(`{"Token":null}`)})
 	require.Equal(t, StepRequest, st.Kind)
 	require.Contains(t, st.Request.Body, `"grant_type":"Password"`)
-	st = s.Feed(mcTE-30, Response{Status: 200, Body: []byte(mcGrantOK)})
+	st = feedS(s, mcTE-30, Response{Status: 200, Body: []byte(mcGrantOK)})
 	require.Equal(t, StepToken, st.Kind, "%v", st.Err)
 
 	// Should the vendor ever rotate on activation, the new values win.
-	st = s.Next(mcTE - 10)
+	st = nextS(s, mcTE-10)
 	require.Contains(t, st.Request.Body, `"token":"`+mcRT+`"`)
-	st = s.Feed(mcTE-10, Response{Status: 200, Body: []byte(`{"RefreshExpires":null,"RefreshToken":"NEWREFRESH1","Token":"NEWTOKEN1","TokenExpires":1700500000}`)})
+	st = feedS(s, mcTE-10, Response{Status: 200, Body: []byte(`{"RefreshExpires":null,"RefreshToken":"NEWREFRESH1","Token":"NEWTOKEN1","TokenExpires":1700500000}`)})
 	require.Equal(t, StepToken, st.Kind, "%v", st.Err)
 	assert.Equal(t, "NEWTOKEN1", st.Token.AccessToken)
 	assert.Equal(t, "NEWREFRESH1", st.Token.RefreshToken)

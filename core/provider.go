@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -17,9 +18,6 @@ type exchange struct {
 // quirks; session.go holds everything they share.
 type provider interface {
 	defaultBaseURL() string
-	// accepts reports whether the wire config field belongs to this provider
-	// (base_url is everyone's and is not asked).
-	accepts(field string) bool
 	// configure checks the provider's fields and fills its defaults.
 	configure(c *Config) error
 	// refreshes reports whether the vendor has a refresh call we use.
@@ -39,13 +37,97 @@ type provider interface {
 // spends the refresh token: the session asks for a grant directly.
 type extender interface{ refreshOnlyExtends() }
 
-var providers = map[string]provider{}
+// learner is a provider that learns something about the vendor it must not
+// probe again (ByDesign: the vendor reads only forms). learned reports it
+// for the token (Token.Learned); apply honours it after a restore or when a
+// stored token is adopted.
+type learner interface {
+	learned(c *Config) map[string]string
+	apply(c *Config, m map[string]string)
+}
 
-func register(id string, p provider) { providers[id] = p }
+// refuser is a provider whose API has more ways than 401 to say "this
+// token is refused" (DQE IDMobile's 200 with error_id 30).
+type refuser interface{ refusedAnswer(r *Response) bool }
 
-// Providers lists the provider ids this build knows.
+// Refused reports whether an API answer means the vendor refused the
+// access token: 401 for every provider, plus each vendor's own form. The
+// Go Transport and the JS fetch wrapper both call it (the JS one through
+// session_refused), then Invalidate the token they sent.
+func Refused(provider string, r *Response) bool {
+	if r == nil || r.Err != nil {
+		return false
+	}
+	if r.Status == 401 {
+		return true
+	}
+	if p, ok := providers[provider].(refuser); ok {
+		return p.refusedAnswer(r)
+	}
+	return false
+}
+
+var (
+	providers = map[string]provider{}
+	// settingsOf is each provider's config keys, as its file declares them
+	// (base_url, provider and leeway_seconds are everyone's).
+	settingsOf = map[string][]setting{}
+)
+
+// setting is one config key a provider declares, and whether its value is
+// a secret (never in an error, a log line or a String()).
+type setting struct {
+	name   string
+	secret bool
+}
+
+func plain(name string) setting  { return setting{name, false} }
+func secret(name string) setting { return setting{name, true} }
+
+// register adds a provider with its settings. It is the one place a new
+// provider is declared: Providers, the error messages naming providers,
+// ConfigFields and SecretFields all derive from it. Every setting must be
+// bound to a Config field in config.go.
+func register(id string, p provider, settings ...setting) {
+	for _, s := range settings {
+		if lookupField(s.name) == nil {
+			panic("core: provider " + id + " declares setting " + s.name + " with no Config field")
+		}
+	}
+	providers[id] = p
+	settingsOf[id] = settings
+}
+
+// accepts reports whether the wire config key belongs to provider id.
+func accepts(id, key string) bool {
+	for _, s := range settingsOf[id] {
+		if s.name == key {
+			return true
+		}
+	}
+	return false
+}
+
+// isSecret reports whether any provider declares key secret.
+func isSecret(key string) bool {
+	for _, ss := range settingsOf {
+		for _, s := range ss {
+			if s.name == key && s.secret {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Providers lists the provider ids this build knows, sorted.
 func Providers() []string {
-	return []string{MoversConnect, DQEIDMobile, ByDesign, CRMCOM}
+	ids := make([]string, 0, len(providers))
+	for id := range providers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
 
 // parseCtx is what a provider needs to read a response: a reusable JSON

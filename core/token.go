@@ -20,6 +20,17 @@ type Token struct {
 	IssuedAt         int64
 	Attach           Attach            // how the vendor wants the token sent
 	Extra            map[string]string // vendor fields (ByDesign userName…, CRM.COM JWT claims)
+
+	// Rev increases with every new or renewed token the core commits
+	// (docs/protocol.md); 0 = never committed (a v1 store file).
+	Rev int64
+	// ReceivedAt is when the answer carrying the token was fed (unix
+	// seconds); it bounds freshness from below when a clock jumps back.
+	ReceivedAt int64
+	// Learned is what the session learned about the vendor and must not
+	// probe again after a restart or on another instance (ByDesign:
+	// {"encoding":"form"}).
+	Learned map[string]string
 }
 
 // Attach says where a token goes on the vendor's API calls.
@@ -52,10 +63,14 @@ func (s State) String() string {
 	return "missing"
 }
 
-// StateAt says whether t is fresh, stale or expired at now. A token with
-// unknown expiry is stale: usable, but renewed at the first chance, because a
-// token we cannot date must not be trusted for long.
-func (t *Token) StateAt(now int64) State {
+// StateAt says whether t is fresh, stale or expired at nowMs (unix
+// milliseconds). A token with unknown expiry is stale: usable, but renewed at
+// the first chance, because a token we cannot date must not be trusted for
+// long. A token received in the future (more than receivedSkew seconds ahead
+// of now: the clock jumped back) is stale too, so that it is renewed rather
+// than trusted for the jump plus its lifetime.
+func (t *Token) StateAt(nowMs int64) State {
+	now := floorDiv(nowMs, 1000)
 	switch {
 	case t.AccessToken == "":
 		return Missing
@@ -65,8 +80,32 @@ func (t *Token) StateAt(now int64) State {
 		return Expired
 	case t.RefreshAt != 0 && now >= t.RefreshAt:
 		return Stale
+	case t.ReceivedAt != 0 && t.ReceivedAt-receivedSkew > now:
+		return Stale
 	}
 	return Fresh
+}
+
+// receivedSkew is how far (seconds) a token's received_at may lie ahead of
+// the host's clock before the token stops counting as fresh: instances
+// sharing a store disagree by a little.
+const receivedSkew = 60
+
+// FreshAt is the host's hot-path check (docs/protocol.md, "The host's
+// freshness check"): true when t can be served from a cache at nowMs without
+// asking the core. JS hosts copy the same formula.
+func (t *Token) FreshAt(nowMs int64) bool {
+	now := floorDiv(nowMs, 1000)
+	return t.AccessToken != "" && t.RefreshAt != 0 &&
+		(t.ReceivedAt == 0 || t.ReceivedAt-receivedSkew <= now) && now < t.RefreshAt
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // canRefresh reports whether t holds a refresh token that is alive at now.
@@ -129,6 +168,13 @@ func appendTokenObj(dst []byte, t *Token) []byte {
 		extra = map[string]string{}
 	}
 	o.strMap("extra", extra)
+	o.int("rev", t.Rev)
+	o.unixOrNull("received_at", t.ReceivedAt)
+	learned := t.Learned
+	if learned == nil {
+		learned = map[string]string{}
+	}
+	o.strMap("learned", learned)
 	return o.done()
 }
 
@@ -162,7 +208,7 @@ func tokenFromValue(v *fastjson.Value) (Token, error) {
 	ints := []struct {
 		k string
 		p *int64
-	}{{"expires_at", &t.ExpiresAt}, {"refresh_at", &t.RefreshAt}, {"refresh_expires_at", &t.RefreshExpiresAt}, {"issued_at", &t.IssuedAt}}
+	}{{"expires_at", &t.ExpiresAt}, {"refresh_at", &t.RefreshAt}, {"refresh_expires_at", &t.RefreshExpiresAt}, {"issued_at", &t.IssuedAt}, {"rev", &t.Rev}, {"received_at", &t.ReceivedAt}}
 	for _, f := range ints {
 		fv := v.Get(f.k)
 		if fv == nil || fv.Type() == fastjson.TypeNull {
@@ -181,6 +227,9 @@ func tokenFromValue(v *fastjson.Value) (Token, error) {
 		t.Attach.Params = stringMap(a.Get("params"))
 	}
 	t.Extra = stringMap(v.Get("extra"))
+	if t.Learned = stringMap(v.Get("learned")); len(t.Learned) == 0 {
+		t.Learned = nil // {} and absent are the same: nothing learned
+	}
 	return t, nil
 }
 

@@ -15,7 +15,14 @@ func wireErr(msg string) *Error { return &Error{Code: CodeUsage, Message: msg} }
 func ParseResponse(data []byte) (Response, error) {
 	var p fastjson.Parser
 	v, err := p.ParseBytes(trimBOM(data))
-	if err != nil || v.Type() != fastjson.TypeObject {
+	if err != nil {
+		return Response{}, wireErr("response: not a JSON object")
+	}
+	return responseFromValue(v)
+}
+
+func responseFromValue(v *fastjson.Value) (Response, error) {
+	if v.Type() != fastjson.TypeObject {
 		return Response{}, wireErr("response: not a JSON object")
 	}
 	if ev := v.Get("error"); ev != nil && ev.Type() == fastjson.TypeObject {
@@ -85,36 +92,14 @@ func requestFromValue(v *fastjson.Value) (Request, error) {
 	if r.Header == nil {
 		r.Header = map[string]string{}
 	}
+	if tv := v.Get("timeout_ms"); tv != nil && tv.Type() != fastjson.TypeNull {
+		n, err := tv.Int64()
+		if err != nil || n < 0 {
+			return r, wireErr("request: timeout_ms is not a whole number")
+		}
+		r.TimeoutMs = n
+	}
 	return r, nil
-}
-
-// ParseStep reads a wire-format step, as a host gets it back from the WASM
-// module.
-func ParseStep(data []byte) (Step, error) {
-	var p fastjson.Parser
-	v, err := p.ParseBytes(data)
-	if err != nil || v.Type() != fastjson.TypeObject {
-		return Step{}, wireErr("step: not a JSON object")
-	}
-	switch {
-	case v.Get("token") != nil:
-		t, err := tokenFromValue(v.Get("token"))
-		if err != nil {
-			return Step{}, err
-		}
-		return Step{Kind: StepToken, Token: t, Changed: v.GetBool("changed")}, nil
-	case v.Get("request") != nil:
-		r, err := requestFromValue(v.Get("request"))
-		if err != nil {
-			return Step{}, err
-		}
-		return Step{Kind: StepRequest, Request: r}, nil
-	case v.Get("error") != nil:
-		return Step{Kind: StepError, Err: errorFromValue(v.Get("error"))}, nil
-	case v.GetBool("pending"):
-		return Step{Kind: StepPending}, nil
-	}
-	return Step{}, wireErr("step: no token, request, error or pending")
 }
 
 // ParseError reads {"error":{…}}.
@@ -135,8 +120,27 @@ func errorFromValue(v *fastjson.Value) *Error {
 	e.Status = v.GetInt("status")
 	e.Retryable = v.GetBool("retryable")
 	e.RetryAfter = v.GetInt64("retry_after")
+	e.RetryAtMs = v.GetInt64("retry_at_ms")
 	if e.Code == "" {
 		e.Code = CodeNetwork
 	}
 	return e
+}
+
+// parseAccessToken reads {"access_token":"…"}.
+func parseAccessToken(data []byte) (string, error) {
+	var p fastjson.Parser
+	v, err := p.ParseBytes(trimBOM(data))
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return "", wireErr("invalidate: not a JSON object")
+	}
+	at := v.Get("access_token")
+	if at == nil {
+		return "", wireErr("invalidate: access_token missing")
+	}
+	s, ok := stringValue(at)
+	if !ok {
+		return "", wireErr("invalidate: access_token is not a string")
+	}
+	return s, nil
 }

@@ -3,33 +3,14 @@
 // directly, the WASM module in wazero, and (through their own runners) Node,
 // Chromium and workerd. Every runtime must produce the same transcript.
 //
-// A vector file is one JSON object:
-//
-//	{
-//	  "name": "dqe-idmobile/post-grant",      // unique; provider id first
-//	  "provider": "dqe-idmobile",
-//	  "description": "why this case exists",
-//	  "config": {…wire-format config…},
-//	  "create": {"error": {"code": "config", "field": "licence"}},  // optional
-//	  "steps": [
-//	    {"op": "next", "now": 1700000000, "expect": {"request": {…}}},
-//	    {"op": "feed", "now": 1700000000, "response": {…}, "expect": {"token": {…}}},
-//	    {"op": "restore", "token": {…}}, {"op": "attach", "request": {…}},
-//	    {"op": "token"}, {"op": "invalidate"}, {"op": "cancel"}
-//	  ]
-//	}
-//
-// "expect" is matched as a subset of the step's output: every key it names
-// must be present with an equal value (objects recursively, arrays element by
-// element); null matches null or absent. Without "create", creation must
-// succeed. A response may carry "body_pad": N to be padded with spaces to N
-// bytes, so oversized bodies need no megabyte files. Besides expectations,
-// every output that is an error is checked to contain none of the config's
-// secrets nor any token the vector's responses hand out.
+// The format and the matching rules are specified in
+// testdata/vectors/README.md, which other runners implement from alone;
+// this file is the reference implementation of that README.
 package vectors
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,18 +19,22 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/tokensmith/tokensmith/core"
 )
 
 // Engine is anything that runs the core behind the JSON wire format.
-// Methods mirror core.Handles.
+// Methods mirror core.Handles (ABI v2).
 type Engine interface {
-	New(config []byte) (h int32, out []byte)
-	Next(h int32, now int64) []byte
-	Feed(h int32, now int64, resp []byte) []byte
+	New(config, options []byte) (h int32, out []byte)
+	Next(h int32, nowMs int64) []byte
+	Feed(h int32, nowMs int64, input []byte) []byte
 	Restore(h int32, tok []byte) []byte
 	Token(h int32) []byte
 	Attach(h int32, req []byte) []byte
-	Invalidate(h int32) []byte
+	Invalidate(h int32, in []byte) []byte
+	Refused(h int32, resp []byte) []byte
+	Redact(h int32, text []byte) []byte
 	Cancel(h int32) []byte
 	Free(h int32) []byte
 }
@@ -102,6 +87,12 @@ func Load(dir string) ([]Vector, error) {
 		if v.Name == "" || v.Provider == "" || !r.Get("config").IsObject() || !r.Get("steps").IsArray() {
 			return fmt.Errorf("%s: a vector needs name, provider, config and steps", p)
 		}
+		if h := r.Get("host"); h.Exists() && h.String() != "auto" && h.String() != "manual" {
+			return fmt.Errorf("%s: host must be \"auto\" or \"manual\"", p)
+		}
+		if o := r.Get("options"); o.Exists() && !o.IsObject() {
+			return fmt.Errorf("%s: options must be an object", p)
+		}
 		if !strings.HasPrefix(v.Name, v.Provider+"/") {
 			return fmt.Errorf("%s: name %q must start with the provider id", p, v.Name)
 		}
@@ -122,36 +113,53 @@ type Result struct {
 	Failures   []string
 }
 
+// maxAutoAnswers bounds the store answers an auto host gives for one op: a
+// session that keeps asking for leases without ever answering otherwise is
+// a failure, not a hang.
+const maxAutoAnswers = 16
+
 // Run drives e through v.
 func Run(e Engine, v Vector) Result {
 	var res Result
 	r := gjson.ParseBytes(v.Raw)
 	secrets := secretsOf(r)
-	record := func(label string, out []byte, expect gjson.Result) {
+	auto := r.Get("host").String() != "manual"
+	var store []byte // the auto host's memory store: a wire token, or nil
+	fail := func(format string, a ...any) { res.Failures = append(res.Failures, fmt.Sprintf(format, a...)) }
+	record := func(label string, out []byte) (gjson.Result, bool) {
 		res.Transcript = append(res.Transcript, out)
 		if !gjson.ValidBytes(out) {
-			res.Failures = append(res.Failures, fmt.Sprintf("%s: output is not JSON: %.200s", label, out))
-			return
+			fail("%s: output is not JSON: %.200s", label, out)
+			return gjson.Result{}, false
 		}
 		got := gjson.ParseBytes(out)
-		if expect.Exists() {
-			if msg := match(expect, got, ""); msg != "" {
-				res.Failures = append(res.Failures, fmt.Sprintf("%s: %s\n    got: %.600s", label, msg, out))
-			}
-		}
 		if e := got.Get("error"); e.Exists() {
 			for _, s := range secrets {
 				if strings.Contains(e.Raw, s) {
-					res.Failures = append(res.Failures, fmt.Sprintf("%s: error output leaks a secret (%d bytes)", label, len(s)))
+					fail("%s: error output leaks a secret (%d bytes)", label, len(s))
 				}
 			}
 		}
+		return got, true
 	}
-	h, out := e.New([]byte(r.Get("config").Raw))
-	record("create", out, r.Get("create"))
+	check := func(label string, out []byte, got gjson.Result, expect gjson.Result) {
+		if expect.Exists() {
+			if msg := match(expect, got, ""); msg != "" {
+				fail("%s: %s\n    got: %.600s", label, msg, out)
+			}
+		}
+	}
+	opts := r.Get("options").Raw
+	if opts == "" {
+		opts = "{}"
+	}
+	h, out := e.New([]byte(r.Get("config").Raw), []byte(opts))
+	if got, ok := record("create", out); ok {
+		check("create", out, got, r.Get("create"))
+	}
 	if h == 0 {
 		if !r.Get("create").Exists() {
-			res.Failures = append(res.Failures, "create failed but the vector expects success")
+			fail("create failed but the vector expects success")
 		}
 		return res
 	}
@@ -159,12 +167,18 @@ func Run(e Engine, v Vector) Result {
 	for i, st := range r.Get("steps").Array() {
 		op := st.Get("op").String()
 		label := fmt.Sprintf("step %d (%s)", i, op)
+		now := st.Get("now").Int()
 		var out []byte
 		switch op {
 		case "next":
-			out = e.Next(h, st.Get("now").Int())
+			out = e.Next(h, now)
 		case "feed":
-			out = e.Feed(h, st.Get("now").Int(), responseBytes(st.Get("response")))
+			in, err := inputBytes(st)
+			if err != nil {
+				fail("%s: %v", label, err)
+				continue
+			}
+			out = e.Feed(h, now, in)
 		case "restore":
 			out = e.Restore(h, []byte(st.Get("token").Raw))
 		case "token":
@@ -172,16 +186,81 @@ func Run(e Engine, v Vector) Result {
 		case "attach":
 			out = e.Attach(h, []byte(st.Get("request").Raw))
 		case "invalidate":
-			out = e.Invalidate(h)
+			out = e.Invalidate(h, []byte(`{"access_token":`+quote(st.Get("access_token").String())+`}`))
+		case "refused":
+			out = e.Refused(h, responseBytes(st.Get("response")))
+		case "redact":
+			out = e.Redact(h, []byte(st.Get("text").String()))
 		case "cancel":
 			out = e.Cancel(h)
+		case "store":
+			if tk := st.Get("token"); tk.Type == gjson.Null || !tk.Exists() {
+				store = nil
+			} else {
+				store = []byte(tk.Raw)
+			}
+			continue
 		default:
-			res.Failures = append(res.Failures, label+": unknown op")
+			fail("%s: unknown op", label)
 			continue
 		}
-		record(label, out, st.Get("expect"))
+		got, ok := record(label, out)
+		if !ok {
+			continue
+		}
+		// The auto host answers lease, commit and release as the trivial
+		// host of docs/protocol.md does, at the op's now.
+		for n := 0; auto && (op == "next" || op == "feed"); n++ {
+			var in []byte
+			switch {
+			case got.Get("lease").IsObject():
+				tok := "null"
+				if store != nil {
+					tok = string(store)
+				}
+				in = []byte(`{"lease":{"acquired":true,"token":` + tok + `}}`)
+			case got.Get("commit").IsObject():
+				store = []byte(got.Get("commit.token").Raw)
+				in = []byte(`{"commit":{"ok":true}}`)
+			case got.Get("release").IsObject():
+				in = []byte(`{"release":{}}`)
+			}
+			if in == nil {
+				break
+			}
+			if n == maxAutoAnswers {
+				fail("%s: more than %d store steps in a row", label, maxAutoAnswers)
+				break
+			}
+			out = e.Feed(h, now, in)
+			if got, ok = record(label+" auto", out); !ok {
+				break
+			}
+		}
+		if ok {
+			check(label, out, got, st.Get("expect"))
+		}
 	}
 	return res
+}
+
+// inputBytes builds the input a feed op hands the engine: exactly one of
+// response (padded, wrapped as {"response":…}), lease, commit or release.
+func inputBytes(st gjson.Result) ([]byte, error) {
+	for _, k := range []string{"lease", "commit", "release"} {
+		if v := st.Get(k); v.Exists() {
+			return []byte(`{"` + k + `":` + v.Raw + `}`), nil
+		}
+	}
+	if v := st.Get("response"); v.Exists() {
+		return append(append([]byte(`{"response":`), responseBytes(v)...), '}'), nil
+	}
+	return nil, fmt.Errorf("feed needs response, lease, commit or release")
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // responseBytes expands "body_pad" and hands on the rest unchanged.
@@ -209,10 +288,14 @@ func responseBytes(r gjson.Result) []byte {
 	return b.Bytes()
 }
 
-var secretKeys = map[string]bool{
-	"password": true, "client_secret": true, "licence": true, "key": true, "authentication_code": true,
-	"pass_code": true, "jwt": true,
-}
+// secretKeys are the config keys the core declares secret.
+var secretKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range core.SecretFields() {
+		m[k] = true
+	}
+	return m
+}()
 
 // secretsOf collects what must never appear in an error: configured
 // secrets, and every token value a response or restored token carries.
