@@ -61,7 +61,7 @@ test("every vector passes inside the page in chromium, with the Go and Node coun
   assert.deepEqual(r.passed, files);
   // Node's counts, when its run is newer than every vector file (a line left
   // by a run on other vectors says nothing).
-  const nodeCounts = join(root(), "js", "test", ".counts");
+  const nodeCounts = join(root(), "js", "test", ".counts-node");
   if (existsSync(nodeCounts) && statSync(nodeCounts).mtimeMs >= newestVector()) {
     const line = readFileSync(nodeCounts, "utf8");
     for (const p of PROVIDERS) assert.match(line, new RegExp(`${p} ${r.passed[p]}\\b`), `Node counted ${p} differently: ${line}`);
