@@ -150,6 +150,7 @@ function dropClient() {
   state.revealed = false;
   state.invalidated = false;
   if (c && c.close) c.close().catch(() => {});
+  $("call-result").hidden = true;
   renderToken();
   renderCall();
 }

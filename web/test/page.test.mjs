@@ -161,6 +161,8 @@ test("a wrong password shows the plain-words error and leaves no secret in the D
   const err = await errorShown(page);
   assert.equal(err.words, "Wrong user name or password.");
   assert.equal(err.code, "invalid_grant");
+  assert.ok(await page.locator("#token").isHidden(), "the old token is gone with its settings");
+  assert.ok(await page.locator("#call-result").isHidden());
   const log = await logKinds(page);
   assert.match(log.at(-1).text, /HTTP 400/);
   assert.equal(log.filter((e) => e.kind === "retry").length, 0, "a refusal is not retried");
