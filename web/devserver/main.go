@@ -376,8 +376,6 @@ var contentTypes = map[string]string{
 	".wasm": "application/wasm", // compileStreaming accepts nothing else
 	".svg":  "image/svg+xml",
 	".png":  "image/png",
-	".ts":   "text/plain; charset=utf-8",
-	".md":   "text/plain; charset=utf-8",
 }
 
 // maxStatic bounds what one file may be: the .wasm is about 3 MB.
