@@ -435,7 +435,7 @@ function hideError() {
 
 // ---- the log ----
 
-const KIND_WORDS = { grant: "grant", refresh: "refresh", activation: "activation", "cors-check": "CORS check", api: "API call" };
+const KIND_WORDS = { grant: "grant", refresh: "refresh", activation: "activation", "cors-check": "CORS check", api: "API call", "broker-token": "broker token" };
 
 function logEntry(e) {
   const list = $("log");

@@ -49,13 +49,13 @@ export function brokerClient(base, provider, { fetch = (...a) => globalThis.fetc
   return {
     provider,
     async token() {
-      const res = await call(`${root}/token`, { method: "GET", headers: { accept: "application/json" } });
+      const res = await call(`${root}/token`, { method: "GET", headers: { accept: "application/json" }, tokensmithKind: "broker-token" });
       if (!res.ok) throw await failure(res);
       return res.json();
     },
     /** The vendor call through the broker: path is the API path below the vendor's base. */
     async fetch(path, init = {}) {
-      return call(`${root}/api${path}`, init);
+      return call(`${root}/api${path}`, { ...init, tokensmithKind: "api" });
     },
     apiURL(path) {
       return `${root}/api${path}`;

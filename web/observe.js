@@ -38,9 +38,12 @@ export function grantType(url, body) {
  * kindOf names a request the client sends: "grant", "refresh",
  * "activation" (MoversConnect's grant_type=Token extends a login with its
  * refresh token), "cors-check" (the JS client's no-cors HEAD after a
- * browser's TypeError) or "api" (a vendor call through client.fetch).
+ * browser's TypeError), "api" (a vendor call through client.fetch or the
+ * broker) or "broker-token" (the page asks the broker for a token).
  */
 export function kindOf(input, init) {
+  // The page's own calls (broker.js) say what they are.
+  if (init && typeof init.tokensmithKind === "string") return init.tokensmithKind;
   if (typeof Request !== "undefined" && input instanceof Request) return "api";
   if (init && init.mode === "no-cors") return "cors-check";
   const g = grantType(input, init && init.body);
@@ -79,7 +82,9 @@ export function observer({ fetch: inner = (...a) => globalThis.fetch(...a), onEn
     if (kind === "cors-check") {
       entry.why = "the browser refused the last answer; a no-cors HEAD (no query, no body) tells a CORS refusal from a vendor that is down";
     } else if (kind === "api") {
-      entry.why = "the vendor's API, with the token attached";
+      entry.why = init && init.tokensmithKind ? "the vendor's API through the broker, which attaches the token" : "the vendor's API, with the token attached";
+    } else if (kind === "broker-token") {
+      entry.why = "the broker holds the vendor's secrets and answers with a token (its own cache, renewed by its own core)";
     } else {
       entry.why = whyOf(kind, lastToken, context(), entry.at);
       lastToken = entry;
