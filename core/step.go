@@ -338,3 +338,39 @@ func optTokenValue(v *fastjson.Value, what string) (*Token, error) {
 	}
 	return &t, nil
 }
+
+// String describes r without any token value.
+func (r LeaseResult) String() string {
+	if r.Err != nil {
+		return "core.LeaseResult{error=" + r.Err.Error() + "}"
+	}
+	return "core.LeaseResult{acquired=" + boolText(r.Acquired) + " token=" + optTokenText(r.Token) + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (r LeaseResult) GoString() string { return r.String() }
+
+// String describes r without any token value.
+func (r CommitResult) String() string {
+	if r.Err != nil {
+		return "core.CommitResult{error=" + r.Err.Error() + "}"
+	}
+	return "core.CommitResult{ok=" + boolText(r.OK) + " token=" + optTokenText(r.Token) + "}"
+}
+
+// GoString keeps %#v as safe as %v.
+func (r CommitResult) GoString() string { return r.String() }
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func optTokenText(t *Token) string {
+	if t == nil {
+		return "none"
+	}
+	return t.String()
+}

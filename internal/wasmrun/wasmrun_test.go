@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/tokensmith/tokensmith/core"
 	"github.com/tokensmith/tokensmith/internal/vectors"
@@ -24,18 +25,23 @@ var (
 	rtOnce sync.Once
 	rt     *Runtime
 	rtErr  error
+	// cache shares compiled code between the tests' runtimes: compiling the
+	// module takes seconds under the race detector.
+	cache = wazero.NewCompilationCache()
 )
 
 func testRuntime(t testing.TB) *Runtime {
 	t.Helper()
-	rtOnce.Do(func() { rt, rtErr = NewRuntime(context.Background(), wasm.Module, Config{}) })
+	rtOnce.Do(func() { rt, rtErr = NewRuntime(context.Background(), wasm.Module, Config{Cache: cache}) })
 	require.NoError(t, rtErr)
 	return rt
 }
 
 // TestVectorsNativeAndWASM runs every conformance vector on the native core
-// and on a fresh wazero instance, and requires both to pass and to produce
-// byte-identical transcripts.
+// and on a wazero instance, and requires both to pass and to produce
+// byte-identical transcripts. One native table and one instance serve the
+// whole run (an instance costs seconds under the race detector): both see the
+// same sequence of calls, so session numbers agree too.
 func TestVectorsNativeAndWASM(t *testing.T) {
 	r := testRuntime(t)
 	dir, err := vectors.Dir()
@@ -44,15 +50,16 @@ func TestVectorsNativeAndWASM(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, vs)
 	ctx := context.Background()
+	in, err := r.Instantiate(ctx)
+	require.NoError(t, err)
+	defer in.Close(ctx)
+	e := &Engine{In: in}
+	nat := &core.Handles{}
 	for _, v := range vs {
 		t.Run(v.Name, func(t *testing.T) {
-			native := vectors.Run(&core.Handles{}, v)
-			in, err := r.Instantiate(ctx)
-			require.NoError(t, err)
-			defer in.Close(ctx)
-			e := &Engine{In: in}
+			native := vectors.Run(nat, v)
 			wasmRes := vectors.Run(e, v)
-			require.NoError(t, e.Err)
+			require.NoError(t, e.Err, "the instance failed; later vectors cannot run")
 			assert.Empty(t, native.Failures, "native")
 			assert.Empty(t, wasmRes.Failures, "wasm")
 			require.Equal(t, len(native.Transcript), len(wasmRes.Transcript), "transcript lengths")
@@ -103,14 +110,14 @@ func TestInputOutsideBuffersIsRefused(t *testing.T) {
 // call with ErrDead, without a panic.
 func TestTrapMarksTheInstanceDead(t *testing.T) {
 	ctx := context.Background()
-	small, err := NewRuntime(ctx, wasm.Module, Config{MemoryLimitPages: 160}) // 10 MiB
+	small, err := NewRuntime(ctx, wasm.Module, Config{MemoryLimitPages: 80, Cache: cache}) // 5 MiB
 	require.NoError(t, err)
 	defer small.Close(ctx)
 	in, err := small.Instantiate(ctx)
 	require.NoError(t, err)
 	var trap error
 	for i := 0; i < 8 && trap == nil; i++ {
-		_, _, trap = in.New(ctx, bytes.Repeat([]byte(" "), 15<<20), nil)
+		_, _, trap = in.New(ctx, bytes.Repeat([]byte(" "), 4<<20), nil)
 		if errors.Is(trap, ErrInputTooLarge) {
 			trap = nil // buf_alloc refused: not the trap we want yet
 		}

@@ -78,6 +78,21 @@ function frozen(t) {
   return t;
 }
 
+// scrub: an exception from the API call whose text quotes the token (an
+// "Invalid URL" with the token in its query, a proxy echoing the request
+// line) is replaced by a TokenError with the values masked, as the Go
+// Transport does; any other exception reaches the caller unchanged.
+function scrub(e, tok) {
+  const vals = [tok.access_token, tok.attach && tok.attach.value, ...Object.values((tok.attach && tok.attach.params) || {})]
+    .filter((v) => typeof v === "string" && v.length >= 4);
+  const forms = vals.flatMap((v) => [v, encodeURIComponent(v), new URLSearchParams({ v }).toString().slice(2)]);
+  const texts = [String(e && e.message), String(e && e.stack), String(e && e.cause && e.cause.message)];
+  if (!forms.some((f) => texts.some((t) => t.includes(f)))) return e;
+  let msg = String(e && e.message);
+  for (const f of forms) msg = msg.split(f).join("[redacted]");
+  return new TokenError({ code: "network", message: `${(e && e.name) || "Error"}: ${msg}` });
+}
+
 function asToken(v) {
   if (v == null || v === "") return null;
   if (typeof v === "string") return JSON.parse(v);
@@ -353,7 +368,8 @@ export function makeClient(config, options = {}, runtime) {
     async fetch(input, init) {
       const { req, bytes } = await prepare(input, init);
       const tok = await token({ signal: req.signal });
-      const res = await fetchImpl(attachTo(req, bytes));
+      const send = (r, t) => fetchImpl(r).catch((e) => { throw scrub(e, t); });
+      const res = await send(attachTo(req, bytes), tok);
       if (!(await refused(res))) return res;
       // One renewal and one retry, as the Go Transport does; a second
       // refusal goes to the caller as it is.
@@ -367,7 +383,7 @@ export function makeClient(config, options = {}, runtime) {
       if (tok2.access_token === tok.access_token) return res;
       const retry = attachTo(req, bytes);
       res.body?.cancel().catch(() => {});
-      return fetchImpl(retry);
+      return send(retry, tok2);
     },
     invalidate() {
       if (cache) dropToken(cache.access_token);

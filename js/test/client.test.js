@@ -247,3 +247,25 @@ test("memoryStore: a lost commit (another holder committed first) adopts the sto
   await store.release("b");
   assert.equal((await store.commit({ access_token: "z", rev: 2 }, 1, "c")).ok, true, "nobody holds it and rev is still 1");
 });
+
+test("fetch: an exception quoting the token is scrubbed; others reach the caller as they are", async () => {
+  const v = vendor();
+  let mode = "echo";
+  const c = createClient({ ...config, base_url: "https://dqe.example" }, {
+    fetch: async (input, init) => {
+      const r = new Request(input, init);
+      if (r.url.includes("ACCESS_TOKEN")) return v.fetch(input, init);
+      if (mode === "echo") throw new TypeError(`bad request line: GET ${r.url}`);
+      throw new RangeError("plain failure");
+    },
+  });
+  const e = await c.fetch("https://dqe.example/IDMOBILE/?number=1").then(() => null, (x) => x);
+  const t = c.cachedToken();
+  assert.ok(e instanceof TokenError, String(e));
+  assert.ok(!e.message.includes(t.access_token) && !e.message.includes("LIC-4711"), e.message);
+  assert.match(e.message, /\[redacted\]/);
+  mode = "plain";
+  const e2 = await c.fetch("https://dqe.example/IDMOBILE/?number=1").then(() => null, (x) => x);
+  assert.ok(e2 instanceof RangeError);
+  await c.close();
+});

@@ -191,7 +191,7 @@ test("5xx until the attempts run out: a retryable error with status and Retry-Af
 for (const [name, fault] of [["stall", { stall: true }], ["reset", { reset: true }], ["truncated body", { truncate: true }]]) {
   test(`fault: ${name} → a network error the core retries`, async () => {
     await emu.inject("bydesign", [fault]);
-    const c = client(emu.config("bydesign"), { timeoutMs: 300 });
+    const c = client(emu.config("bydesign"), { timeoutMs: 1500 });
     const t = await c.token();
     assert.ok(t.access_token);
     assert.equal(await emu.count("bydesign"), 2);
@@ -200,7 +200,7 @@ for (const [name, fault] of [["stall", { stall: true }], ["reset", { reset: true
 
 test("fault: stall, every attempt → network error after the timeouts", async () => {
   await emu.inject("moversconnect", [{ stall: true }, { stall: true }]);
-  const c = client(emu.config("moversconnect"), { timeoutMs: 200, session: { ...quick, max_attempts: 2 } });
+  const c = client(emu.config("moversconnect"), { timeoutMs: 1000, session: { ...quick, max_attempts: 2 } });
   const err = await c.token().then(() => null, (e) => e);
   assert.ok(err instanceof TokenError);
   assert.equal(err.code, "network");
