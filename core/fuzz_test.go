@@ -366,3 +366,125 @@ func FuzzFormRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseOptions(f *testing.F) {
+	f.Add([]byte(`{"seed":"18446744073709551615","max_attempts":2,"hold_off_ms":5}`))
+	f.Add([]byte(`{"seed":7,"budget_ms":1e3}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		o, err := ParseOptions(data)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Code != CodeConfig || !strings.HasPrefix(e.Field, "options.") {
+				t.Fatalf("ParseOptions error %#v", err)
+			}
+			return
+		}
+		d := o.withDefaults()
+		if d.MaxAttempts < 1 || d.MaxAttempts > maxOptionAttempts || d.BudgetMs < 1 || d.BudgetMs > maxOptionMs {
+			t.Fatalf("out of bounds: %+v", d)
+		}
+		back, err := ParseOptions(o.MarshalWire())
+		if err != nil || back != d {
+			t.Fatalf("round trip: %v %+v %+v", err, back, d)
+		}
+	})
+}
+
+func FuzzParseInput(f *testing.F) {
+	tk := wireToken()
+	for _, w := range [][]byte{
+		(&LeaseResult{Acquired: true, Token: &tk}).MarshalWire(),
+		(&CommitResult{OK: false, Token: &tk}).MarshalWire(),
+		(&CommitResult{Err: &Error{Code: CodeStore, Message: "x"}}).MarshalWire(),
+		(&Response{Status: 200, Body: []byte("b")}).MarshalInput(),
+		ReleaseInput,
+	} {
+		f.Add(w)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := ParseInput(data)
+		if err != nil {
+			if e, ok := err.(*Error); !ok || e.Code != CodeUsage {
+				t.Fatalf("ParseInput error %#v", err)
+			}
+			return
+		}
+		n := 0
+		for _, set := range []bool{in.Response != nil, in.Lease != nil, in.Commit != nil, in.Release} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d inputs set", n)
+		}
+	})
+}
+
+// FuzzSessionDrive feeds a session an arbitrary sequence of calls: it never
+// panics, every answer is valid JSON with one known step, and the held token
+// is always one a host could send.
+func FuzzSessionDrive(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7}, int64(0))
+	f.Add([]byte{0, 2, 3, 0, 0, 9, 1, 4}, int64(123456))
+	f.Add([]byte{0, 2, 1, 3 + 32 + 16, 0}, int64(1))
+	f.Fuzz(func(t *testing.T, ops []byte, seed int64) {
+		s, err := NewSession(Config{Provider: MoversConnect, BaseURL: "https://mc.example", CompanyID: "C", Username: "u", Password: "Demo-Crew-Passw0rd"}, Options{Seed: uint64(seed)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := coreT0 * 1000
+		bodies := []string{mcGrantOK, `{"Token":null,"TokenExpires":1708035172}`, `{"ErrorCode":401}`, `x`}
+		stored := &Token{AccessToken: "45C48CCE2E2D7FBDEA1AFC51C7C6AD26", RefreshToken: "R0123456789", ExpiresAt: coreT0 + 100, Rev: 9}
+		for i, op := range ops {
+			if i > 64 {
+				break
+			}
+			now += int64(op) * 997
+			var st Step
+			switch op % 10 {
+			case 0:
+				st = s.Next(now)
+			case 1:
+				st = s.Feed(now, Response{Status: 200, Body: []byte(bodies[int(op/10)%len(bodies)])})
+			case 2:
+				st = s.Leased(now, LeaseResult{Acquired: op&16 == 0, Token: map[bool]*Token{true: stored}[op&32 != 0]})
+			case 3:
+				st = s.Committed(now, CommitResult{OK: op&16 == 0, Token: map[bool]*Token{true: stored}[op&32 != 0]})
+			case 4:
+				st = s.Released(now)
+			case 5:
+				st = s.Feed(now, Response{Status: 503, Header: map[string]string{"Retry-After": "2"}})
+			case 6:
+				s.Invalidate(s.tok.AccessToken)
+				continue
+			case 7:
+				s.Cancel()
+				continue
+			case 8:
+				st = s.Committed(now, CommitResult{Err: &Error{Code: CodeStore, Message: "down"}})
+			case 9:
+				st = s.Feed(now, Response{Err: &Error{Code: CodeNetwork, Message: "reset"}})
+			}
+			w := st.MarshalWire()
+			if !json.Valid(w) {
+				t.Fatalf("not JSON: %s", w)
+			}
+			if _, err := ParseStep(w); err != nil {
+				t.Fatalf("unparsable step %s: %v", w, err)
+			}
+			if st.Kind == StepToken && st.Token.AccessToken == "" {
+				t.Fatalf("token step without an access token")
+			}
+			if st.Usable != nil && st.Usable.StateAt(now) != Stale {
+				t.Fatalf("usable token that is not stale")
+			}
+			if st.Kind == StepWait && st.UntilMs < now {
+				t.Fatalf("wait in the past")
+			}
+			if tk, ok := s.Token(); ok && checkTokenValue("t", tk.AccessToken, 0) != nil {
+				t.Fatalf("held token not sendable")
+			}
+		}
+	})
+}

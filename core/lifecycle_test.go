@@ -249,3 +249,20 @@ func TestLostCommitsAreBounded(t *testing.T) {
 	require.Equal(t, StepError, st.Kind)
 	assert.Equal(t, CodeStore, st.Err.Code)
 }
+
+// A lost commit whose winner holds only a refresh token is adopted (its
+// refresh token is newer) but not served: the renewal starts over.
+func TestLostCommitToRefreshOnlyTokenRenews(t *testing.T) {
+	s, err := NewSession(Config{Provider: ByDesign, BaseURL: "https://bd.example", UserType: "rep", Username: "1001", Password: "pw", ClientID: "c"}, Options{Seed: 1})
+	require.NoError(t, err)
+	now := coreT0 * 1000
+	require.Equal(t, StepLease, s.Next(now).Kind)
+	require.Equal(t, StepRequest, s.Leased(now, LeaseResult{Acquired: true}).Kind)
+	st := s.Feed(now, Response{Status: 200, Body: []byte(`{"access_token":"AT0123456789","expires_in":3600,"refresh_token":"RT0123456789","userName":"-->r_1001"}`)})
+	require.Equal(t, StepCommit, st.Kind)
+	st = s.Committed(now, CommitResult{OK: false, Token: &Token{RefreshToken: "RTwinner0123", Rev: 5}})
+	require.Equal(t, StepLease, st.Kind, "no token step with an empty access token")
+	st = s.Leased(now, LeaseResult{Acquired: true, Token: &Token{RefreshToken: "RTwinner0123", Rev: 5}})
+	require.Equal(t, StepRequest, st.Kind)
+	assert.Contains(t, st.Request.Body, "RTwinner0123", "the winner's refresh token is used")
+}

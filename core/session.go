@@ -356,14 +356,26 @@ func (s *Session) step(now int64, in input) Step {
 }
 
 func (s *Session) outOfOrder(k inputKind) *Error {
-	want := map[phase]string{phIdle: "nothing", phLease: "a lease answer", phSend: "a response",
-		phWait: "next (a wait is out)", phPoll: "next (a wait is out)", phCommit: "a commit answer", phRelease: "a release answer"}[s.ph]
-	what := [...]string{"next", "a response", "a lease answer", "a commit answer", "a release answer"}[k]
 	if k == inResponse && s.ph == phIdle {
 		return &Error{Code: CodeUsage, Message: "Feed without a request in flight"}
 	}
-	return &Error{Code: CodeUsage, Message: "fed " + what + ", but the session waits for " + want}
+	want := "nothing"
+	switch s.ph {
+	case phLease:
+		want = "a lease answer"
+	case phSend:
+		want = "a response"
+	case phWait, phPoll:
+		want = "next (a wait is out)"
+	case phCommit:
+		want = "a commit answer"
+	case phRelease:
+		want = "a release answer"
+	}
+	return &Error{Code: CodeUsage, Message: "fed " + inputNames[k] + ", but the session waits for " + want}
 }
+
+var inputNames = [...]string{"next", "a response", "a lease answer", "a commit answer", "a release answer"}
 
 // decide is the idle session's choice: commit what is pending, serve a
 // fresh token, honour the hold-off, or start a renewal with a lease.
@@ -610,7 +622,7 @@ func (s *Session) onCommit(now int64, r *CommitResult) Step {
 	// 401 path heals that).
 	s.pend = nil
 	s.lost++
-	if r.Token != nil && s.adopt(*r.Token) && s.tok.StateAt(now) != Expired {
+	if r.Token != nil && s.adopt(*r.Token) && (s.tok.StateAt(now) == Fresh || s.tok.StateAt(now) == Stale) {
 		s.resetRenewal()
 		return s.serve()
 	}

@@ -7,7 +7,7 @@
 
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient } from "../node.js";
@@ -30,7 +30,7 @@ const row = (what, value) => {
 
 const machine = `${cpus().length} cores, ${cpus()[0].model.trim()}`;
 const workerdVersion = execFileSync(workerdBin(), ["--version"], { encoding: "utf8" }).trim();
-console.log(`machine: ${machine}; Node ${process.version}; ${workerdVersion}; ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(`machine: ${machine}; Node ${process.version}; ${workerdVersion}; ${new Date().toISOString().slice(0, 10)}; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
 
 // --- Node cold start: 11 fresh processes.
 const colds = [];

@@ -74,7 +74,7 @@ const main :Workerd.Worker = (
       await c.arrayBuffer();
       break;
     } catch {
-      if (i > 400) throw new Error(`workerd did not listen: ${log}`);
+      if (i > 2400) throw new Error(`workerd did not listen: ${log}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
