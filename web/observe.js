@@ -90,12 +90,6 @@ export function observer({ fetch: inner = (...a) => globalThis.fetch(...a), onEn
       lastToken = entry;
     }
     onEntry({ ...entry });
-    // Fetch refuses a no-cors request whose redirect mode is not "follow"
-    // (a TypeError before anything is sent), so the client's CORS check with
-    // redirect: "manual" could never succeed in a browser. The check is a
-    // HEAD without query, body or credentials: following a redirect is
-    // harmless. (Reported to the JS package; remove once it sends "follow".)
-    if (kind === "cors-check" && init.redirect && init.redirect !== "follow") init = { ...init, redirect: "follow" };
     const t0 = performance.now();
     try {
       const res = await inner(input, init);

@@ -51,14 +51,6 @@ test("the observer reports a retry after a 503 with its Retry-After, and passes 
   assert.ok(!JSON.stringify(entries).includes("hunter2"), "no secret in an entry");
 });
 
-test("the observer sends the CORS check with redirect follow (fetch refuses no-cors with manual)", async () => {
-  let seen;
-  const o = observer({ fetch: async (u, init) => { seen = init; return new Response(null, { status: 200 }); } });
-  await o.fetch("http://x/token", { method: "HEAD", mode: "no-cors", redirect: "manual" });
-  assert.equal(seen.redirect, "follow");
-  assert.equal(seen.mode, "no-cors");
-});
-
 test("plainWords: credentials, outages, CORS and oversized bodies in plain words with their code", () => {
   const w = (err, p = "bydesign") => plainWords(err, p);
   assert.deepEqual([w({ code: "invalid_grant", status: 400 }).title, w({ code: "invalid_grant" }).code], ["Wrong user name or password.", "invalid_grant"]);
