@@ -37,8 +37,6 @@ const state = {
   renewals: 0,
   revealed: false,
   busy: false,
-  invalidated: false,
-  lastError: null,
 };
 
 // ---- settings ----
@@ -140,7 +138,7 @@ function settingsChanged() {
 
 const log = observer({
   onEntry: (e) => logEntry(e),
-  context: () => ({ held: Boolean(state.token), stale: tokenState(state.token) !== "fresh", invalidated: state.invalidated }),
+  context: () => ({ held: Boolean(state.token), stale: tokenState(state.token) !== "fresh" }),
 });
 
 function dropClient() {
@@ -148,7 +146,6 @@ function dropClient() {
   state.client = null;
   state.token = null;
   state.revealed = false;
-  state.invalidated = false;
   if (c && c.close) c.close().catch(() => {});
   $("call-result").hidden = true;
   renderToken();
@@ -212,7 +209,6 @@ async function getToken(why = "asked") {
     const t = await client.token();
     if (client !== state.client) return; // the settings changed meanwhile
     hideError();
-    state.invalidated = false;
     adopt(t, why);
   } catch (err) {
     state.token = state.client && state.client.cachedToken ? state.client.cachedToken() || null : null;
@@ -419,7 +415,6 @@ async function makeCall() {
 // ---- errors ----
 
 function showError(err, prefix = "") {
-  state.lastError = err;
   const w = plainWords(err, state.provider, { mode: state.mode });
   $("error").hidden = false;
   $("error-words").textContent = w.title;
@@ -490,6 +485,16 @@ async function fault(kind) {
     settingsChanged();
     say("The base URL now points at a copy of the vendor that answers no CORS; restore the demo settings to undo.");
     return getToken();
+  }
+  if (kind === "forget") {
+    // The emulator forgets every token it issued (as after a password
+    // change): the held token is refused, and client.fetch renews it once
+    // and retries the call.
+    if (!state.token) await getToken();
+    const r = await fetch("/demo/reset", { method: "POST" });
+    if (!r.ok) return say("The emulator did not reset.");
+    say("The vendor forgot every token it issued; the call below meets a refused token.");
+    return makeCall();
   }
   const target = originOf(state.values[state.provider].base_url) === state.env.short ? "short" : "emulator";
   const res = await fetch(`/demo/fault?provider=${encodeURIComponent(state.provider)}&kind=${kind}&target=${target}`, { method: "POST" });

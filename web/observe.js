@@ -61,11 +61,12 @@ function retryable(entry) {
  * when it starts and again when it ends:
  *   {id, kind, method, url, at, why, status?, retryAfter?, error?, ms?, done}
  * context() tells what the page holds when a token request starts:
- *   {held: boolean, stale: boolean, invalidated: boolean}.
+ *   {held: boolean, stale: boolean}.
  */
 export function observer({ fetch: inner = (...a) => globalThis.fetch(...a), onEntry = () => {}, context = () => ({}) } = {}) {
   let seq = 0;
   let lastToken = null; // the previous token request's entry
+  let lastApi = null; // the previous API call's entry
   const fetch = async (input, init) => {
     const kind = kindOf(input, init);
     const req = typeof Request !== "undefined" && input instanceof Request ? input : null;
@@ -82,11 +83,15 @@ export function observer({ fetch: inner = (...a) => globalThis.fetch(...a), onEn
     if (kind === "cors-check") {
       entry.why = "the browser refused the last answer; a no-cors HEAD (no query, no body) tells a CORS refusal from a vendor that is down";
     } else if (kind === "api") {
-      entry.why = init && init.tokensmithKind ? "the vendor's API through the broker, which attaches the token" : "the vendor's API, with the token attached";
+      const retry = lastApi && lastApi.done && lastApi.status === 401 && lastToken && lastToken.at > lastApi.at;
+      entry.why = init && init.tokensmithKind ? "the vendor's API through the broker, which attaches the token"
+        : retry ? "the same call once more, with the renewed token (client.fetch retries once)" : "the vendor's API, with the token attached";
+      lastApi = entry;
     } else if (kind === "broker-token") {
       entry.why = "the broker holds the vendor's secrets and answers with a token (its own cache, renewed by its own core)";
     } else {
-      entry.why = whyOf(kind, lastToken, context(), entry.at);
+      const refused = lastApi && lastApi.done && lastApi.status === 401 && (!lastToken || lastApi.at > lastToken.at) ? lastApi : null;
+      entry.why = whyOf(kind, lastToken, { ...context(), refused }, entry.at);
       lastToken = entry;
     }
     onEntry({ ...entry });
@@ -130,9 +135,12 @@ function whyOf(kind, prev, ctx, at) {
   if (kind === "grant" && prev && prev.done && prev.kind === "activation" && prev.status >= 400 && prev.status < 500) {
     return `sign in again: the activation was refused (HTTP ${prev.status})`;
   }
-  if (kind === "refresh") return ctx.invalidated ? "the vendor refused the token: refresh it" : "the token turned stale: refresh it while it still works";
+  if (ctx.refused) {
+    const what = kind === "refresh" ? "refresh it" : kind === "activation" ? "activate it" : "a new grant";
+    return `the vendor's API refused the token (HTTP ${ctx.refused.status}): ${what}`;
+  }
+  if (kind === "refresh") return "the token turned stale: refresh it while it still works";
   if (kind === "activation") return "the token turned stale: MoversConnect extends it with the refresh token (activation)";
   if (!ctx.held) return "no token held yet: sign in (grant)";
-  if (ctx.invalidated) return "the vendor refused the token: a new grant";
   return ctx.stale ? "the token turned stale and this vendor has no refresh: a new grant" : "a new grant";
 }

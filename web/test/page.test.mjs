@@ -224,6 +224,25 @@ test("a body over 1 MiB is refused in plain words", async () => {
   await page.close();
 });
 
+test("a token the vendor refuses is renewed once and the call retried (client.fetch)", async () => {
+  const page = await openPage("?provider=bydesign&mode=direct");
+  await page.click("#get-token");
+  await tokenFresh(page);
+  await page.click('button[data-fault="forget"]');
+  await page.waitForSelector("#call-result:not([hidden])");
+  assert.equal(await page.locator("#call-status").innerText(), "HTTP 200");
+  await page.waitForSelector("#renewals:text('1')");
+  const log = await logKinds(page);
+  // The emulator forgot the refresh token too: refused, then a new sign-in.
+  assert.deepEqual(log.map((e) => e.kind), ["grant", "api", "refresh", "grant", "api"], JSON.stringify(log));
+  assert.match(log[1].text, /HTTP 401/);
+  assert.match(log[2].text, /the vendor's API refused the token \(HTTP 401\): refresh it/);
+  assert.match(log[3].text, /sign in again: the refresh was refused \(HTTP 400\)/);
+  assert.match(log[4].text, /the same call once more/);
+  assert.match(log[4].text, /HTTP 200/);
+  await page.close();
+});
+
 test("every control has a name a screen reader can use, and the focus order follows the page", async () => {
   const page = await openPage("?provider=bydesign&mode=direct");
   const unnamed = await page.evaluate(() => [...document.querySelectorAll("input, select, button, a")]
