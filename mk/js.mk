@@ -31,8 +31,9 @@ js-tools:
 	$(GO) build -o bin/vectordump ./js/test/vectordump
 
 test-js: build js-tools
+	@rm -f js/test/.counts-*
 	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl TOKENSMITH_VECTORDUMP=$(CURDIR)/bin/vectordump $(NODE) --test --test-concurrency=1 --test-reporter=spec test/*.test.js
-	@cat js/test/.counts-node js/test/.counts-workerd 2>/dev/null || true
+	@cat js/test/.counts-node js/test/.counts-workerd js/test/.counts-chromium 2>/dev/null || true
 
 bench-js: build js-tools
 	cd js && TOKENSMITH_EMUCTL=$(CURDIR)/bin/emuctl $(NODE) bench/run.js
