@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { launch, artifactDir, PROVIDERS } from "./harness.mjs";
+import { launch, artifactDir, startDevserver, PROVIDERS } from "./harness.mjs";
 import { startStack } from "../stack.mjs";
 
 const SECRET_KEYS = ["password", "client_secret", "licence", "key", "authentication_code", "pass_code", "jwt"];
@@ -213,6 +213,24 @@ test("a vendor without CORS is reported as a CORS refusal at once", async () => 
   assert.deepEqual(log.map((e) => e.kind), ["grant", "cors-check"], JSON.stringify(log));
   assert.match(log[0].text, /refused by the browser \(CORS\)/);
   await page.close();
+});
+
+test("the emulator refuses an origin that is not http://localhost or http://127.0.0.1 (the page served from 127.0.0.2)", async () => {
+  // Another dev server whose page lives on 127.0.0.2: the browser sends that
+  // origin, the emulator (cors.go) answers it no CORS headers.
+  const other = await startDevserver({ addr: "127.0.0.2:0" });
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`${other.url}/web/?provider=crmcom&mode=direct`);
+    await page.waitForSelector("body[data-ready]");
+    await page.click("#get-token");
+    const err = await errorShown(page);
+    assert.equal(err.code, "cors");
+    assert.equal(await other.count("crmcom"), 0, "the preflight was refused: no token request was sent");
+    await page.close();
+  } finally {
+    await other.stop();
+  }
 });
 
 test("a body over 1 MiB is refused in plain words", async () => {
