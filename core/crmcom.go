@@ -228,7 +228,7 @@ func crmcomStatusError(code, msg string, r *Response, now int64, x *parseCtx) *E
 	if crmcomCodeLike(code) {
 		// The redactor would take INVALID_AUTHENTICATION_CODE for an opaque
 		// token; known secrets and tokens are still masked.
-		ct = maskAll(code, x.rd.secrets)
+		ct = x.rd.maskKnown(code)
 	} else {
 		ct = x.rd.excerpt([]byte(code))
 	}

@@ -1,8 +1,9 @@
 package core
 
 import (
-	"strconv"
+	"encoding/base64"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,11 +16,26 @@ const excerptLen = 160
 // refresh tokens are all longer, human error messages rarely have such words.
 const minOpaqueRun = 24
 
-// redactor masks every secret the session knows (configured credentials and
-// tokens it holds) plus anything that looks like an opaque token.
+// minFreeLen is the length from which a known secret is masked wherever it
+// appears, even inside a word. A shorter one ("987", a pass code) would mask
+// parts of ordinary words, so it is masked only where it stands as a whole
+// value: a JSON string, a form or query value, a word of its own.
+const minFreeLen = 4
+
+// redactor masks every secret the session knows (configured credentials,
+// the base64 forms the core sends them in, and tokens it holds) plus
+// anything that looks like an opaque token.
 type redactor struct {
-	secrets []string
+	secrets []secretText
 	pinned  int // secrets[:pinned] are the configured credentials, never dropped
+}
+
+// secretText is one text to mask. whole: only where it stands as a whole
+// value (see minFreeLen).
+type secretText struct {
+	v       string
+	whole   bool
+	derived bool // an encoded copy of another secret
 }
 
 // maxRememberedTokens bounds the token values kept besides the pinned
@@ -30,10 +46,10 @@ const maxRememberedTokens = 16
 
 func (r *redactor) add(s ...string) {
 	for _, v := range s {
-		if len(v) < 4 || r.has(v) { // shorter values would mask ordinary words
+		if v == "" || r.has(v) {
 			continue
 		}
-		r.remember(v)
+		r.remember(secretText{v: v, whole: len(v) < minFreeLen})
 		// mask reads each character raw or encoded (twice over too), but not
 		// a form body encoded twice as a whole (space → + → %2B): matching
 		// the form-encoded copy with the same rules covers that.
@@ -42,7 +58,7 @@ func (r *redactor) add(s ...string) {
 			b.Grow(len(v) + 16)
 			escapeForm(&b, v)
 			if e := b.String(); !r.has(e) {
-				r.remember(e)
+				r.remember(secretText{v: e, whole: len(v) < minFreeLen, derived: true})
 			}
 		}
 	}
@@ -50,7 +66,7 @@ func (r *redactor) add(s ...string) {
 
 func (r *redactor) has(v string) bool {
 	for _, have := range r.secrets {
-		if have == v {
+		if have.v == v {
 			return true
 		}
 	}
@@ -68,7 +84,7 @@ func needsFormEscape(s string) bool {
 	return false
 }
 
-func (r *redactor) remember(v string) {
+func (r *redactor) remember(v secretText) {
 	if len(r.secrets) >= r.pinned+maxRememberedTokens {
 		copy(r.secrets[r.pinned:], r.secrets[r.pinned+1:])
 		r.secrets = r.secrets[:len(r.secrets)-1]
@@ -77,8 +93,67 @@ func (r *redactor) remember(v string) {
 }
 
 // pin marks everything added so far (the configuration's credentials) as
-// permanent.
-func (r *redactor) pin() { r.pinned = len(r.secrets) }
+// permanent, together with the base64 forms of each: the core itself sends
+// CRM.COM's key as HTTP Basic base64("key:"), and a vendor or proxy that
+// echoes an Authorization header echoes that form, however short the key.
+func (r *redactor) pin() {
+	n := len(r.secrets)
+	for i := 0; i < n; i++ {
+		if sec := r.secrets[i]; !sec.derived {
+			for _, f := range base64Forms(sec.v) {
+				if !r.has(f.v) {
+					r.secrets = append(r.secrets, f)
+				}
+			}
+		}
+	}
+	r.pinned = len(r.secrets)
+}
+
+// minBase64Run is the shortest run of base64 characters taken from inside a
+// longer credential that is masked: shorter runs would match ordinary words.
+const minBase64Run = 8
+
+// base64Forms is what a credential v looks like inside a base64 text, in the
+// standard and the URL alphabet, padding left off (so that padded and
+// unpadded echoes both match): v itself, v as a Basic user name without a
+// password ("v:", CRM.COM), and, for v placed anywhere inside a longer
+// credential ("user:v", "v:pass"), the characters that depend on v alone at
+// each of the three alignments.
+func base64Forms(v string) []secretText {
+	var out []secretText
+	seen := map[string]bool{}
+	push := func(s string, whole bool) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, secretText{v: s, whole: whole, derived: true})
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		for _, w := range []string{v + ":", v} {
+			e := enc.EncodeToString([]byte(w))
+			push(e, len(e) < minBase64Run)
+		}
+		for p := 0; p < 3; p++ {
+			// p bytes of something else, then v: character k of a group of
+			// four reads bytes 3g+(0), (0,1), (1,2), (2) of its group.
+			buf := make([]byte, p+len(v))
+			copy(buf[p:], v)
+			e := enc.EncodeToString(buf)
+			start := [3]int{0, 2, 3}[p]
+			last := len(buf) - 1
+			g, pos := last/3, last%3
+			followed := 4*g + [3]int{1, 2, 4}[pos] // more bytes follow v
+			if followed-start >= minBase64Run {
+				push(e[start:followed], false)
+			}
+			if len(e)-start >= minBase64Run { // v ends the credential
+				push(e[start:], false)
+			}
+		}
+	}
+	return out
+}
 
 // excerpt turns a response body into a short, single-line, redacted text:
 // HTML tags are dropped (an error page shows its title and heading), control
@@ -114,11 +189,23 @@ func (r *redactor) excerpt(body []byte) string {
 const excerptRead = 4096
 
 // mask replaces known secrets, in any of the encodings a vendor may echo
-// them in, then any long opaque run, with [redacted]. Only the first 4 KiB
-// is kept (callers clip far shorter).
+// them in, then any long opaque run and any Basic credential, with
+// [redacted]. Only the first 4 KiB is kept (callers clip far shorter).
 func (r *redactor) mask(s string) string {
 	s, cut := r.maskHead(s)
 	s = maskOpaque(s)
+	if cut {
+		s += "…"
+	}
+	return s
+}
+
+// maskKnown replaces only the known secrets (and Basic credentials), for a
+// text such as an upper-case error constant that the opaque-run rule would
+// take for a token.
+func (r *redactor) maskKnown(s string) string {
+	s, cut := r.maskHead(s)
+	s = maskBasic(s)
 	if cut {
 		s += "…"
 	}
@@ -154,8 +241,18 @@ func trimTokenTail(s string) string {
 func (r *redactor) maskUpTo(s string, limit int) string {
 	var first [256]bool
 	known := false
-	for _, v := range r.secrets {
-		first[v[0]] = true
+	for _, sec := range r.secrets {
+		c := sec.v[0]
+		first[c] = true
+		if c|0x20 >= 'a' && c|0x20 <= 'z' {
+			first[c^0x20] = true // the other case
+		}
+		if c >= utf8.RuneSelf {
+			// Another case of a non-ASCII letter may start with another byte.
+			for b := 0xC0; b < 0x100; b++ {
+				first[b] = true
+			}
+		}
 		known = true
 	}
 	if !known {
@@ -174,11 +271,13 @@ func (r *redactor) maskUpTo(s string, limit int) string {
 			continue
 		}
 		end := -1
-		for _, v := range r.secrets {
+		for _, sec := range r.secrets {
+			v := sec.v
 			if len(s)-i < len(v) {
 				continue // no encoding is shorter than the secret
 			}
-			if e := matchSecret(s, i, v, &steps); e > end {
+			e := matchSecret(s, i, v, &steps)
+			if e > end && (!sec.whole || wholeValue(s, i, e)) {
 				end = e
 			}
 		}
@@ -206,14 +305,44 @@ func (r *redactor) maskUpTo(s string, limit int) string {
 	return b.String()
 }
 
+// wholeValue reports whether s[i:end] stands alone: no letter or digit
+// touches it on either side, also not through an escape ("%22987%22" is the
+// JSON string "987" in a URL, "\u0022" the same in JSON).
+func wholeValue(s string, i, end int) bool {
+	if i > 0 && isWordByte(s[i-1]) {
+		before := rune(-1)
+		if i >= 3 && s[i-3] == '%' {
+			if v, ok := hexByte(s, i-2); ok {
+				before = rune(v)
+			}
+		}
+		if before < 0 && i >= 6 && s[i-6] == '\\' && s[i-5] == 'u' {
+			if v, _ := jsonU(s, i-6); v >= 0 {
+				before = v
+			}
+		}
+		if before < 0 || before >= utf8.RuneSelf || isWordByte(byte(before)) {
+			return false
+		}
+	}
+	return end >= len(s) || !isWordByte(s[end])
+}
+
+// isWordByte: ASCII letters, digits, '_' and every byte of a non-ASCII
+// character.
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= utf8.RuneSelf
+}
+
 // maxEncodedLen is the longest text any known secret can be echoed as (see
-// matchSecret): at most 16 bytes of text per byte of secret (&#x00041; for "A").
+// matchSecret): at most 16 bytes of text per byte of secret (&#x00041; for
+// "A"), plus the letter spacing between characters.
 func (r *redactor) maxEncodedLen() int {
 	n := 0
 	for _, v := range r.secrets {
-		n = max(n, len(v))
+		n = max(n, len(v.v))
 	}
-	return 16 * n
+	return (16 + maxGapUnits*6) * n
 }
 
 // matchSecret reports where an echo of secret that starts at s[i] ends, or -1.
@@ -225,14 +354,16 @@ func (r *redactor) maxEncodedLen() int {
 //     and Go escape <, >, &, ' and + that way;
 //   - &amp; &lt; &gt; &quot; &apos; &#N; &#xH;: HTML or XML text.
 //
-// Encodings may mix, as they do when one is nested in another.
+// Encodings may mix, as they do when one is nested in another. Letters match
+// in any case (a vendor that upper-cases what it echoes), and characters may
+// be spaced out ("p a s s"), with up to maxGapUnits spaces between two.
 //
 // steps is what is left of the caller's budget; one match may use at most
-// 4*len(secret)+64 of it, which bounds backtracking.
+// 8*len(secret)+64 of it, which bounds backtracking.
 func matchSecret(s string, i int, secret string, steps *int) int {
-	budget := min(4*len(secret)+64, *steps)
+	budget := min(8*len(secret)+64, *steps)
 	start := budget
-	e := matchFrom(s, i, secret, &budget, 0)
+	e := matchFrom(s, i, secret, &budget, 0, false)
 	*steps -= start - max(budget, 0)
 	return e
 }
@@ -243,26 +374,61 @@ func matchSecret(s string, i int, secret string, steps *int) int {
 // bodies that almost repeat it) hold a client's CPU.
 const maskSteps = 1 << 20
 
-func matchFrom(s string, i int, secret string, budget *int, depth int) int {
+// maxGapUnits bounds the spaces read between two characters of a secret.
+const maxGapUnits = 3
+
+func matchFrom(s string, i int, secret string, budget *int, depth int, started bool) int {
 	for {
 		if secret == "" {
 			return i
 		}
+		c := secret[0]
+		if started {
+			// Letter spacing (see skipSpace for why it is greedy).
+			for n := 0; n < maxGapUnits; n++ {
+				j := skipSpace(s, i, c)
+				if j < 0 {
+					break
+				}
+				*budget--
+				i = j
+			}
+		}
+		started = true
 		if *budget--; *budget < 0 || i >= len(s) {
 			return -1
 		}
-		c := secret[0]
 		// Most characters have one reading at s[i]: the loop goes on.
 		// Only a '%', '&' or '\\' in the secret can also start another
 		// encoding ("%" against "%25…"); then the literal reading is tried
 		// in a recursion (bounded in depth) and the others after it.
 		ambiguous := (c == '%' || c == '&' || c == '\\') && depth < maxMatchDepth
 		switch {
-		case s[i] == c && !ambiguous:
+		case c >= utf8.RuneSelf:
+			// A non-ASCII character, raw, in any case.
+			r, size := utf8.DecodeRuneInString(secret)
+			if r == utf8.RuneError && size == 1 {
+				if s[i] == c {
+					i, secret = i+1, secret[1:]
+					continue
+				}
+				break
+			}
+			r2, size2 := utf8.DecodeRuneInString(s[i:])
+			if foldEq(r, r2) && (r2 != utf8.RuneError || size2 > 1) {
+				i, secret = i+size2, secret[size:]
+				continue
+			}
+			// Percent-encoded, in another case ("%C3%89" for "é").
+			if r2, j := pctRune(s, i); j > 0 && r2 != r && foldEq(r, r2) {
+				i, secret = j, secret[size:]
+				continue
+			}
+		case eqFold(s[i], c) && !ambiguous:
 			i, secret = i+1, secret[1:]
 			continue
 		case s[i] == c:
-			if e := matchFrom(s, i+1, secret[1:], budget, depth+1); e >= 0 {
+			if e := matchFrom(s, i+1, secret[1:], budget, depth+1, true); e >= 0 {
 				return e
 			}
 		case c == ' ' && s[i] == '+':
@@ -271,17 +437,17 @@ func matchFrom(s string, i int, secret string, budget *int, depth int) int {
 		}
 		if s[i] == '%' {
 			if v, ok := hexByte(s, i+1); ok {
-				if v == c && c != '%' {
+				if eqFold(v, c) && c != '%' {
 					i, secret = i+3, secret[1:]
 					continue
 				}
 				if v == c && depth < maxMatchDepth {
-					if e := matchFrom(s, i+3, secret[1:], budget, depth+1); e >= 0 {
+					if e := matchFrom(s, i+3, secret[1:], budget, depth+1, true); e >= 0 {
 						return e
 					}
 				}
 				if v == '%' {
-					if v2, ok := hexByte(s, i+3); ok && v2 == c {
+					if v2, ok := hexByte(s, i+3); ok && eqFold(v2, c) {
 						i, secret = i+5, secret[1:]
 						continue
 					}
@@ -302,6 +468,96 @@ func matchFrom(s string, i int, secret string, budget *int, depth int) int {
 	}
 }
 
+// pctRune reads one character percent-encoded byte by byte at s[i]: the
+// rune and where it ends, or 0 and -1.
+func pctRune(s string, i int) (rune, int) {
+	var buf [utf8.UTFMax]byte
+	n := 0
+	for j := i; n < len(buf); j += 3 {
+		if j >= len(s) || s[j] != '%' {
+			break
+		}
+		v, ok := hexByte(s, j+1)
+		if !ok {
+			break
+		}
+		buf[n] = v
+		n++
+		if utf8.FullRune(buf[:n]) {
+			r, size := utf8.DecodeRune(buf[:n])
+			if r == utf8.RuneError && size <= 1 {
+				return 0, -1
+			}
+			return r, j + 3
+		}
+	}
+	return 0, -1
+}
+
+// skipSpace reads one space at s[i] (white space, a form's +, %20, \u0020,
+// &nbsp; &#32; &#x20;, a raw no-break space) and says where it ends, or -1.
+// next is the secret's byte that must follow (0: none): a space that could
+// also be a reading of next ('+' for a '+', "%20" for a '%') is not skipped,
+// so skipping never loses a reading and matching needs no backtracking.
+func skipSpace(s string, i int, next byte) int {
+	white := next == ' ' || next == '\t' || next == '\n' || next == '\r'
+	if i >= len(s) || white {
+		return -1
+	}
+	switch s[i] {
+	case ' ', '\t', '\n', '\r':
+		return i + 1
+	case '+':
+		if next != '+' {
+			return i + 1
+		}
+	case 0xC2:
+		if i+1 < len(s) && s[i+1] == 0xA0 && next != 0xC2 {
+			return i + 2
+		}
+	case '%':
+		if strings.HasPrefix(s[i:], "%20") && next != '%' {
+			return i + 3
+		}
+	case '\\', '&':
+		if next == s[i] {
+			return -1
+		}
+		if j := matchRune(s, i, ' '); j >= 0 {
+			return j
+		}
+		if j := matchRune(s, i, 0xA0); j >= 0 && next != 0xC2 {
+			return j
+		}
+	}
+	return -1
+}
+
+// eqFold compares two bytes, ASCII letters in either case.
+func eqFold(a, b byte) bool {
+	if a == b {
+		return true
+	}
+	l := a | 0x20
+	return l == b|0x20 && l >= 'a' && l <= 'z'
+}
+
+// foldEq compares two runes in any case (simple Unicode case folding).
+func foldEq(a, b rune) bool {
+	if a == b {
+		return true
+	}
+	if a < utf8.RuneSelf && b < utf8.RuneSelf {
+		return eqFold(byte(a), byte(b))
+	}
+	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+		if f == b {
+			return true
+		}
+	}
+	return false
+}
+
 // maxMatchDepth bounds the recursion of matchFrom: past it, a '%', '&' or
 // '\\' of the secret is read literally when it can be.
 const maxMatchDepth = 32
@@ -315,7 +571,8 @@ func hexByte(s string, i int) (byte, bool) {
 	return h<<4 | l, ok1 && ok2
 }
 
-// matchRune reads rune r at s[i] as a JSON escape or an HTML/XML reference.
+// matchRune reads rune r at s[i] as a JSON escape or an HTML/XML reference,
+// in any case.
 func matchRune(s string, i int, r rune) int {
 	if i+1 >= len(s) {
 		return -1
@@ -326,12 +583,12 @@ func matchRune(s string, i int, r rune) int {
 		switch {
 		case c == 'u':
 			v, n := jsonU(s, i)
-			if v == r {
+			if v >= 0 && foldEq(v, r) {
 				return n
 			}
 			if v >= 0xD800 && v < 0xDC00 && r >= 0x10000 {
 				lo, n2 := jsonU(s, n)
-				if lo >= 0xDC00 && lo < 0xE000 && 0x10000+(v-0xD800)<<10+(lo-0xDC00) == r {
+				if lo >= 0xDC00 && lo < 0xE000 && foldEq(0x10000+(v-0xD800)<<10+(lo-0xDC00), r) {
 					return n2
 				}
 			}
@@ -345,7 +602,7 @@ func matchRune(s string, i int, r rune) int {
 		if semi < 0 {
 			return -1
 		}
-		if ref := s[i+1 : i+semi]; entityRune(ref) == r {
+		if v := entityRune(s[i+1 : i+semi]); v >= 0 && foldEq(v, r) {
 			return i + semi + 1
 		}
 	}
@@ -404,8 +661,9 @@ func entityRune(ref string) rune {
 }
 
 // maskOpaque replaces every run of token characters long enough to be a
-// token, JWT or key with [redacted].
+// token, JWT or key, and every Basic credential, with [redacted].
 func maskOpaque(s string) string {
+	s = maskBasic(s)
 	var b strings.Builder
 	start := -1
 	flush := func(end int) {
@@ -431,6 +689,67 @@ func maskOpaque(s string) string {
 	}
 	flush(len(s))
 	return b.String()
+}
+
+// maskBasic replaces the credential of every "Basic <base64>" (any case,
+// spaces, + or %20 between) with [redacted]: an echoed Authorization header
+// carries user:password, whoever's they are, and however short. The run
+// must decode to a text with a ':', as every Basic credential does, so the
+// words after "basic" in prose stay.
+func maskBasic(s string) string {
+	var b strings.Builder
+	last := 0
+	for i := 0; i+6 < len(s); i++ {
+		if !eqFold(s[i], 'b') || !strings.EqualFold(s[i:i+5], "basic") || (i > 0 && isWordByte(s[i-1])) {
+			continue
+		}
+		j := i + 5
+		for n := 0; n < maxGapUnits; n++ {
+			k := skipSpace(s, j, 0)
+			if k < 0 {
+				break
+			}
+			j = k
+		}
+		if j == i+5 {
+			continue
+		}
+		k := j
+		for k < len(s) && isBase64Char(s[k]) {
+			k++
+		}
+		run := strings.TrimRight(s[j:k], "=")
+		if run == "" || !basicCredential(run) {
+			continue
+		}
+		b.WriteString(s[last:j])
+		b.WriteString("[redacted]")
+		last, i = k, k-1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isBase64Char(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '-' || c == '_' || c == '='
+}
+
+// basicCredential reports whether run (base64, padding dropped, bounded to
+// what an excerpt can hold) decodes to text with a ':'.
+func basicCredential(run string) bool {
+	if len(run) > excerptRead {
+		return true // too long to be prose: mask it
+	}
+	var buf [excerptRead]byte
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
+		if n, err := enc.Decode(buf[:], []byte(run)); err == nil && strings.IndexByte(string(buf[:n]), ':') >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func isTokenChar(c byte) bool {
@@ -463,82 +782,3 @@ func stripTags(s string) string {
 	}
 	return b.String()
 }
-
-// String and GoString of the types that carry a credential or a token: a
-// host that logs a Step, a Request or a Response with %v, %+v or %#v must
-// not print a password form body, a secret in a query, an Authorization
-// header or a vendor's answer. Field names, sizes and the URL without its
-// query are safe; values are not.
-
-// String describes r: method, URL without its query, header names, body size.
-func (r Request) String() string {
-	var b strings.Builder
-	b.WriteString("core.Request{")
-	b.WriteString(r.Method)
-	b.WriteByte(' ')
-	u := r.URL
-	if i := strings.IndexAny(u, "?#"); i >= 0 {
-		u = u[:i] + "?[redacted]"
-	}
-	b.WriteString(u)
-	if len(r.Header) > 0 {
-		b.WriteString(" headers=")
-		b.WriteString(strings.Join(sortedKeys(r.Header), ","))
-	}
-	b.WriteString(" body=")
-	b.WriteString(redactedLen(r.Body))
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (r Request) GoString() string { return r.String() }
-
-// String describes r: status and body size, or the (redacted) error.
-func (r Response) String() string {
-	if r.Err != nil {
-		return "core.Response{error=" + r.Err.Error() + "}"
-	}
-	return "core.Response{status=" + strconv.Itoa(r.Status) + " body=" + redactedLen(string(r.Body)) + "}"
-}
-
-// GoString keeps %#v as safe as %v.
-func (r Response) GoString() string { return r.String() }
-
-// String describes a: where the token goes and under which names.
-func (a Attach) String() string {
-	var b strings.Builder
-	b.WriteString("core.Attach{in=")
-	b.WriteString(a.In)
-	b.WriteString(" name=")
-	b.WriteString(a.Name)
-	b.WriteString(" value=")
-	b.WriteString(redactedLen(a.Value))
-	if len(a.Params) > 0 {
-		b.WriteString(" params=")
-		b.WriteString(strings.Join(sortedKeys(a.Params), ","))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-// GoString keeps %#v as safe as %v.
-func (a Attach) GoString() string { return a.String() }
-
-// String describes s by its kind and what it carries, redacted.
-func (s Step) String() string {
-	switch s.Kind {
-	case StepToken:
-		return "core.Step{token " + s.Token.String() + " changed=" + strconv.FormatBool(s.Changed) + "}"
-	case StepRequest:
-		return "core.Step{request " + s.Request.String() + "}"
-	case StepError:
-		if s.Err != nil {
-			return "core.Step{error " + s.Err.Error() + "}"
-		}
-	}
-	return "core.Step{" + s.Kind.String() + "}"
-}
-
-// GoString keeps %#v as safe as %v.
-func (s Step) GoString() string { return s.String() }

@@ -76,6 +76,7 @@ type Session struct {
 
 	holdUntil int64  // no renewal before (unix ms)
 	holdErr   *Error // what the failed renewal answered
+	soloAfter int64  // store unreachable: no renewal without the lease before (unix ms)
 
 	servedAT  string // access token and rev of the last token step
 	servedRev int64
@@ -239,6 +240,11 @@ func (s *Session) Invalidate(accessToken string) (dropped bool) {
 		s.refused = s.refused[:maxRefused-1]
 	}
 	s.refused = append(s.refused, accessToken)
+	if s.pend != nil && s.pend.AccessToken == accessToken {
+		// Served while the store was down, refused since: committing it
+		// later would hand other instances a dead token.
+		s.pend = nil
+	}
 	if s.tok.AccessToken != accessToken {
 		return false
 	}
@@ -305,9 +311,10 @@ func (s *Session) step(now int64, in input) Step {
 		}
 	case phPoll:
 		if in.kind == inNext {
-			if now < s.untilMs && s.tok.StateAt(now) != Fresh {
-				return s.waitStep(now, ReasonLease)
-			}
+			// A lease wait may end early: a shared store that notifies
+			// followers (Redis pub/sub) wakes the host before until_ms, and
+			// the freshest answer is another look at the store. Hosts without
+			// notices sleep until until_ms, so this is no busy loop.
 			s.ph = phIdle
 			return s.decide(now)
 		}
@@ -380,7 +387,7 @@ var inputNames = [...]string{"next", "a response", "a lease answer", "a commit a
 // decide is the idle session's choice: commit what is pending, serve a
 // fresh token, honour the hold-off, or start a renewal with a lease.
 func (s *Session) decide(now int64) Step {
-	if s.pend != nil {
+	if s.pend != nil && now >= s.holdUntil {
 		s.ph = phCommit
 		return Step{Kind: StepCommit, Token: *s.pend, BaseRev: s.baseRev}
 	}
@@ -428,7 +435,17 @@ func (s *Session) resetRenewal() { s.tries, s.startMs, s.lost = 0, 0, 0 }
 func (s *Session) onLease(now int64, r *LeaseResult) Step {
 	s.ph = phIdle
 	if r.Err != nil {
-		return s.fail(now, s.storeError("lease", r.Err))
+		e := s.storeError("lease", r.Err)
+		if s.usable(now) == nil && now >= s.soloAfter && s.tok.StateAt(now) != Fresh {
+			// The store is unreachable and nothing usable is held: callers
+			// would fail until it returns. Renew without the lease, at most
+			// once per hold-off window (an outage must not become a grant
+			// storm: at MoversConnect each grant voids the other holders').
+			s.soloAfter = now + s.opt.HoldOffMs
+			s.leased, s.baseRev = false, 0
+			return s.send(now, s.choose(now))
+		}
+		return s.fail(now, e)
 	}
 	s.leased = r.Acquired
 	s.baseRev = 0
@@ -607,9 +624,20 @@ func (s *Session) onCommit(now int64, r *CommitResult) Step {
 	s.leased = false
 	switch {
 	case r.Err != nil:
-		// The token stays pending: the next Next commits it again. It is
-		// never lost and never re-requested.
-		return Step{Kind: StepError, Err: s.storeError("commit", r.Err), Usable: s.usable(now)}
+		// The token stays pending: it is never lost and never re-requested,
+		// and the first Next after the hold-off commits it again. Callers
+		// are served it meanwhile (as usable, then from token steps): a
+		// store outage must not fail callers the vendor has already
+		// answered. The error is still reported, so the host logs it.
+		e := s.storeError("commit", r.Err)
+		e.RetryAtMs = now + s.opt.HoldOffMs
+		s.holdUntil = e.RetryAtMs
+		c := *e
+		s.holdErr = &c
+		s.resetRenewal()
+		t := *s.pend
+		s.tok = t
+		return Step{Kind: StepError, Err: e, Usable: &t}
 	case r.OK:
 		s.tok = *s.pend
 		s.pend = nil

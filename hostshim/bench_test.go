@@ -102,7 +102,7 @@ func BenchmarkTokenRoundTrip(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				c.Invalidate(tok) // the next call goes to the vendor again
+				c.Invalidate(tok.AccessToken) // the next call goes to the vendor again
 			}
 		})
 	}

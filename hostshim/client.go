@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -16,115 +15,81 @@ import (
 // Client obtains, caches, renews and attaches one provider's access token.
 // It is safe for concurrent use; create one per configuration and share it.
 //
-// How Token serves callers:
-//   - fresh token: returned from an atomic pointer, no lock, no engine call;
-//   - stale (inside the leeway before expiry, or of unknown expiry): returned
-//     at once, and one background flight renews it;
-//   - expired or missing: the caller waits for the single flight. Any number
-//     of concurrent callers share one vendor request.
+// The Client decides nothing about the token's lifecycle: the core does
+// (docs/protocol.md). The Client asks it what to do (Next) and performs the
+// effect the step names: read the clock, sleep, send an HTTP request, lease,
+// load, commit or release the stored token. What it adds is concurrency:
+//   - a token the core published and that is fresh (core.Token.FreshAt) is
+//     served from an atomic pointer: no lock, no engine call;
+//   - otherwise one flight drives the core for every caller; while it runs,
+//     callers are handed the stale-but-usable token the core's step carries
+//     (stale-while-renew), or wait for the flight's end.
 //
 // A flight runs under the Client's own context, not a caller's: a caller
 // whose ctx ends returns ctx.Err() at once, while the flight goes on for the
-// others and for the next caller. Cancelling a grant half way would waste the
-// vendor's answer, and at MoversConnect, where a new grant voids every earlier
-// token, it could leave no valid token anywhere. Each request is still bounded
-// by the timeout and the retry policy, and Close cancels the flight.
+// others. Cancelling a grant half way would waste the vendor's answer, and at
+// MoversConnect, where a new grant voids every earlier token, it could leave
+// no valid token anywhere. Requests are bounded by the core's timeout, retry
+// and budget options; Close cancels the flight.
 type Client struct {
 	provider string
 	runtime  Runtime
 	doer     *httpDoer
 	store    Store
+	notify   Notifier // the store's, or nil
 	now      func() time.Time
-	retry    RetryPolicy
 	log      *slog.Logger
 	sleep    func(context.Context, time.Duration) error
 
-	// cur is the token served to callers; nil until the first one.
+	// cur is the last token the core published; nil until the first.
 	cur atomic.Pointer[core.Token]
-	// busy mirrors flight != nil so that stale callers skip the lock.
-	busy atomic.Bool
-	// bgAfter (unix seconds) holds background renewals off after one failed,
-	// so a vendor that is down is not asked again on every call.
-	bgAfter atomic.Int64
 
-	// engMu serialises engine calls. It is held around next/feed/restore/
-	// invalidate only, never across a network call or a store write.
+	// engMu serialises engine calls. It is never held across an effect.
 	engMu sync.Mutex
-	eng   engine
+	eng   Engine
 
-	mu       sync.Mutex // guards flight and closed
-	flight   *flight
-	closed   bool
-	restored bool // touched by flights only, which never overlap
+	mu     sync.Mutex // guards flight, closed and every flight's fields
+	flight *flight
+	closed bool
 
 	ctx  context.Context // lives until Close; flights run under it
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
 
-// flight is one run of the engine until a token or an error.
+// flight is one run of the core until a token or an error. Its fields are
+// guarded by Client.mu; changed is closed (and replaced) whenever usable or
+// ended changes, which wakes the callers waiting on it.
 type flight struct {
-	done chan struct{}
-	tok  *core.Token // the published token; shared, never modified
-	err  error
+	changed chan struct{}
+	usable  *core.Token // the core's stale-but-valid token, served meanwhile
+	ended   bool
+	tok     *core.Token // the result; shared, never modified
+	err     error
+}
+
+func (f *flight) notifyLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
 }
 
 // ErrClosed is returned by a Client after Close.
 var ErrClosed = &core.Error{Code: core.CodeUsage, Message: "client closed"}
 
-// Option configures New.
-type Option func(*options)
-
-type options struct {
-	runtime Runtime
-	http    *http.Client
-	store   Store
-	now     func() time.Time
-	timeout time.Duration
-	retry   RetryPolicy
-	log     *slog.Logger
-	sleep   func(context.Context, time.Duration) error
-}
-
-// WithRuntime selects where the core runs: Native (default) or WASM.
-// Nothing else about the Client changes.
-func WithRuntime(rt Runtime) Option { return func(o *options) { o.runtime = rt } }
-
-// WithHTTPClient sends token requests with c (its Transport, proxy and TLS
-// settings). The Client uses a copy that does not follow redirects.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http = c } }
-
-// WithStore keeps the token in s across restarts (default: NewMemoryStore()).
-func WithStore(s Store) Option { return func(o *options) { o.store = s } }
-
-// WithClock replaces time.Now, for tests.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithTimeout bounds each token request (default DefaultTimeout, 60 s).
-func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
-
-// WithRetry replaces DefaultRetry; zero fields keep their default.
-func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
-
-// WithLogger logs requests, retries and renewal failures at Debug/Warn/Error.
-// Log records carry the provider, method, host and path, status and error
-// code: never a query string, body, secret or token.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
-
-// withSleep replaces the retry wait, so tests can record delays instead of
-// sleeping them.
-func withSleep(f func(context.Context, time.Duration) error) Option {
-	return func(o *options) { o.sleep = f }
-}
-
 // New validates cfg and returns a Client. No request is made until the first
 // Token call. Errors are *core.Error (code "config" names the bad field).
 func New(cfg core.Config, opts ...Option) (*Client, error) {
-	o := options{retry: DefaultRetry}
+	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
-	eng, err := newEngine(o.runtime, cfg)
+	if o.runtime == nil {
+		o.runtime = Native
+	}
+	if o.core.Seed == 0 {
+		o.core.Seed = randomSeed()
+	}
+	eng, err := o.runtime.NewEngine(cfg, o.core)
 	if err != nil {
 		return nil, asCoreError(err)
 	}
@@ -141,19 +106,20 @@ func New(cfg core.Config, opts ...Option) (*Client, error) {
 		o.sleep = sleepCtx
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Client{
+	c := &Client{
 		provider: cfg.Provider,
 		runtime:  o.runtime,
-		doer:     newHTTPDoer(o.http, o.timeout),
 		store:    o.store,
 		now:      o.now,
-		retry:    o.retry.withDefaults(),
 		log:      o.log.With("provider", cfg.Provider, "runtime", o.runtime.String()),
 		sleep:    o.sleep,
 		eng:      eng,
 		ctx:      ctx,
 		stop:     stop,
-	}, nil
+	}
+	c.notify, _ = o.store.(Notifier)
+	c.doer = newHTTPDoer(o.http, c.redact)
+	return c, nil
 }
 
 // Provider is the configured provider id.
@@ -162,11 +128,25 @@ func (c *Client) Provider() string { return c.provider }
 // Runtime is where the core runs.
 func (c *Client) Runtime() Runtime { return c.runtime }
 
+func (c *Client) nowMs() int64 { return c.now().UnixMilli() }
+
 // Token returns a usable access token: fresh, or stale while a renewal runs
 // in the background. Errors are *core.Error, ErrClosed, or ctx.Err() when
 // ctx ends first.
 func (c *Client) Token(ctx context.Context) (core.Token, error) {
-	t, err := c.token(ctx)
+	t, err := c.token(ctx, false)
+	if err != nil {
+		return core.Token{}, err
+	}
+	return *t, nil
+}
+
+// FreshToken is Token for callers that would rather wait than hold a stale
+// token, such as a command that prints the token and exits: it waits for
+// the flight's end. If the renewal fails while the stale token is still
+// valid, the core hands that token out (and the failure is logged).
+func (c *Client) FreshToken(ctx context.Context) (core.Token, error) {
+	t, err := c.token(ctx, true)
 	if err != nil {
 		return core.Token{}, err
 	}
@@ -175,58 +155,281 @@ func (c *Client) Token(ctx context.Context) (core.Token, error) {
 
 // token is Token without the copy, for adapters that cache per token. The
 // pointer is shared: never modify what it points to.
-func (c *Client) token(ctx context.Context) (*core.Token, error) {
-	if t := c.cur.Load(); t != nil {
-		now := c.now().Unix()
-		switch t.StateAt(now) {
-		case core.Fresh:
-			return t, nil
-		case core.Stale:
-			c.renewInBackground(now)
-			return t, nil
-		}
+func (c *Client) token(ctx context.Context, wait bool) (*core.Token, error) {
+	if t := c.cur.Load(); t != nil && t.FreshAt(c.nowMs()) {
+		return t, nil
 	}
-	return c.await(ctx, false)
+	return c.slow(ctx, wait)
 }
 
-// FreshToken is Token for callers that would rather wait than hold a stale
-// token, such as a command that prints the token and exits: a stale token is
-// renewed first. If the renewal fails while the stale token is still valid,
-// that token is returned (and the failure logged); only an expired or missing
-// token turns the failure into an error.
-func (c *Client) FreshToken(ctx context.Context) (core.Token, error) {
-	t := c.cur.Load()
-	if t == nil || t.StateAt(c.now().Unix()) != core.Fresh {
-		var err error
-		if t, err = c.await(ctx, true); err != nil {
-			return core.Token{}, err
+// slow asks the core when no flight runs (in the caller's goroutine: a
+// token or an error needs no flight), else joins the flight.
+func (c *Client) slow(ctx context.Context, wait bool) (*core.Token, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	f := c.flight
+	if f == nil {
+		// A flight may have published since the lock-free load.
+		if t := c.cur.Load(); t != nil && t.FreshAt(c.nowMs()) {
+			c.mu.Unlock()
+			return t, nil
+		}
+		step, err := c.engNext()
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		switch step.Kind {
+		case core.StepToken:
+			t := c.publish(step.Token)
+			c.mu.Unlock()
+			return t, nil
+		case core.StepError:
+			c.mu.Unlock()
+			return c.final(step)
+		}
+		f = c.startLocked(step)
+	}
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		if f.ended {
+			c.mu.Unlock()
+			return f.tok, f.err
+		}
+		if !wait && f.usable != nil {
+			u := f.usable
+			c.mu.Unlock()
+			return u, nil
+		}
+		ch := f.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	return *t, nil
 }
 
-// Invalidate tells the Client that the API refused tok (HTTP 401). If tok is
-// still the one served, it is dropped and the next Token call renews: many
-// requests refused with the same token cause one renewal, not one each.
-func (c *Client) Invalidate(tok core.Token) {
+// publish makes t the cached token.
+func (c *Client) publish(t core.Token) *core.Token {
+	p := &t
+	if t.AccessToken != "" {
+		c.cur.Store(p)
+	}
+	return p
+}
+
+// final is the answer of an error step: the usable token it carries (the
+// failure logged), else the error.
+func (c *Client) final(step core.Step) (*core.Token, error) {
+	if step.Err == nil {
+		return nil, &core.Error{Code: core.CodeUsage, Message: "engine returned an error step without an error"}
+	}
+	if step.Usable != nil {
+		c.log.Warn("tokensmith: token renewal failed, serving the still valid token", "code", step.Err.Code, "status", step.Err.Status, "error", step.Err.Error())
+		u := *step.Usable
+		return &u, nil
+	}
+	c.log.Warn("tokensmith: token renewal failed", "code", step.Err.Code, "status", step.Err.Status, "error", step.Err.Error())
+	return nil, step.Err
+}
+
+func (c *Client) startLocked(step core.Step) *flight {
+	f := &flight{changed: make(chan struct{})}
+	if step.Usable != nil {
+		u := *step.Usable
+		f.usable = &u
+	}
+	c.flight = f
+	c.wg.Add(1)
+	go c.fly(f, step)
+	return f
+}
+
+func (c *Client) fly(f *flight, step core.Step) {
+	defer c.wg.Done()
+	tok, err := c.drive(f, step)
+	c.mu.Lock()
+	f.tok, f.err, f.ended = tok, err, true
+	c.flight = nil
+	f.notifyLocked()
+	c.mu.Unlock()
+}
+
+// setUsable records the usable token a step carries for joining callers.
+func (c *Client) setUsable(f *flight, u *core.Token) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := c.cur.Load()
-	if t == nil || tok.AccessToken == "" || t.AccessToken != tok.AccessToken {
-		return
+	switch {
+	case u == nil && f.usable == nil:
+	case u == nil:
+		f.usable = nil
+	case f.usable == nil || f.usable.AccessToken != u.AccessToken || f.usable.ExpiresAt != u.ExpiresAt:
+		t := *u
+		f.usable = &t
+		f.notifyLocked()
 	}
-	c.cur.Store(nil)
+}
+
+// drive performs each step's effect and feeds its outcome back until the
+// core answers a token or an error. leased tracks whether this host holds
+// a lease, so that every way out releases it.
+func (c *Client) drive(f *flight, step core.Step) (*core.Token, error) {
+	ctx := c.ctx
+	leased := false
+	var err error
+	for {
+		switch step.Kind {
+		case core.StepToken:
+			return c.publish(step.Token), nil
+		case core.StepError:
+			return c.final(step)
+		case core.StepRequest:
+			c.setUsable(f, step.Usable)
+			c.log.Debug("tokensmith: token request", "method", step.Request.Method, "url", safeURL(step.Request.URL))
+			resp := c.doer.do(ctx, step.Request)
+			if ctx.Err() != nil {
+				return nil, c.abort(leased, ErrClosed)
+			}
+			if resp.Err == nil {
+				c.log.Debug("tokensmith: token response", "status", resp.Status, "bytes", len(resp.Body))
+			}
+			step, err = c.engFeed(resp)
+		case core.StepWait:
+			c.setUsable(f, step.Usable)
+			d := time.Duration(step.UntilMs-c.nowMs()) * time.Millisecond
+			if step.Reason == "retry" {
+				c.log.Warn("tokensmith: token request failed, retrying", "delay", d)
+			}
+			if c.wait(ctx, step.Reason, d) != nil || ctx.Err() != nil {
+				return nil, c.abort(leased, ErrClosed)
+			}
+			step, err = c.engNext()
+		case core.StepLease:
+			c.setUsable(f, step.Usable)
+			r := c.lease(ctx, time.Duration(step.LeaseTTLMs)*time.Millisecond)
+			leased = r.Acquired
+			if ctx.Err() != nil {
+				return nil, c.abort(leased, ErrClosed)
+			}
+			step, err = c.engLeased(r)
+		case core.StepCommit:
+			// Never abandon a commit half way: the token is valid and the
+			// store must get it (Close waits for this).
+			ok, stored, serr := c.store.Commit(context.WithoutCancel(ctx), step.Token, step.BaseRev)
+			leased = false // a commit ends the lease, whatever its outcome
+			r := core.CommitResult{OK: ok, Token: stored}
+			if serr != nil {
+				r = core.CommitResult{Err: c.storeError(serr)}
+				c.log.Error("tokensmith: cannot store the token", "error", r.Err.Error())
+			}
+			step, err = c.engCommitted(r)
+		case core.StepRelease:
+			c.release()
+			leased = false
+			step, err = c.engReleased()
+		case core.StepPending:
+			// Only one flight drives the engine: a pending answer means an
+			// engine out of step with its host.
+			return nil, c.abort(leased, &core.Error{Code: core.CodeUsage, Message: "engine reports a request in flight that no flight owns"})
+		default:
+			return nil, c.abort(leased, &core.Error{Code: core.CodeUsage, Message: "engine returned an unknown step"})
+		}
+		if err != nil {
+			return nil, c.abort(leased, err)
+		}
+	}
+}
+
+// lease performs a lease step. A store error is fed to the core as such; a
+// stored token of another provider is one (it is never used nor replaced).
+func (c *Client) lease(ctx context.Context, ttl time.Duration) core.LeaseResult {
+	acquired, tok, err := c.store.Lease(ctx, ttl)
+	if err == nil && tok != nil && tok.Provider != "" && tok.Provider != c.provider {
+		err = &core.Error{Code: core.CodeStore, Message: "the store holds a token of another provider (" + clipText(tok.Provider, 40) + "): not used, not replaced"}
+	}
+	if err != nil {
+		if acquired {
+			c.release()
+		}
+		return core.LeaseResult{Err: c.storeError(err)}
+	}
+	return core.LeaseResult{Acquired: acquired, Token: tok}
+}
+
+func (c *Client) release() {
+	if err := c.store.Release(context.WithoutCancel(c.ctx)); err != nil {
+		c.log.Warn("tokensmith: cannot release the store's lease", "error", c.redact(err.Error()))
+	}
+}
+
+// wait sleeps d; a follower waiting for another holder's lease is woken
+// early by a store that can notify.
+func (c *Client) wait(ctx context.Context, reason string, d time.Duration) error {
+	if reason == "lease" && c.notify != nil && d > 0 {
+		return c.notify.Wait(ctx, time.Now().Add(d))
+	}
+	return c.sleep(ctx, d)
+}
+
+// abort ends a flight that cannot go on: the engine forgets what was
+// outstanding, and a lease held is released.
+func (c *Client) abort(leased bool, err error) error {
 	c.engMu.Lock()
-	err := c.eng.invalidate()
+	release, cerr := c.eng.Cancel()
+	c.engMu.Unlock()
+	if leased || (release && cerr == nil) {
+		c.release()
+	}
+	return err
+}
+
+// storeError is a store failure as the core wants it: code "store", the
+// text cleaned by the session's redactor.
+func (c *Client) storeError(err error) *core.Error {
+	msg := err.Error()
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		msg = ce.Message
+	}
+	return &core.Error{Code: core.CodeStore, Message: c.redact(msg), Retryable: true}
+}
+
+// Invalidate tells the Client that the API refused accessToken (a 401, or
+// an answer core.Refused recognises). If it is the token held, the core
+// drops it and the next Token call renews; a second report of the same
+// token changes nothing, so many refused requests cause one renewal.
+func (c *Client) Invalidate(accessToken string) (dropped bool) {
+	if accessToken == "" {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t := c.cur.Load(); t != nil && t.AccessToken == accessToken {
+		c.cur.CompareAndSwap(t, nil)
+	}
+	if f := c.flight; f != nil && f.usable != nil && f.usable.AccessToken == accessToken {
+		f.usable = nil
+	}
+	c.engMu.Lock()
+	dropped, err := c.eng.Invalidate(accessToken)
 	c.engMu.Unlock()
 	if err != nil {
 		c.log.Warn("tokensmith: invalidate failed", "error", asCoreError(err).Error())
 	}
-	c.log.Debug("tokensmith: token refused by the API, dropped")
+	if dropped {
+		c.log.Debug("tokensmith: token refused by the API, dropped")
+	}
+	return dropped
 }
 
-// Close cancels a renewal in flight, waits for it to end and releases the
-// engine. Token then returns ErrClosed.
+// Close cancels a renewal in flight (releasing a lease it holds), waits for
+// it to end and releases the engine. Token then returns ErrClosed.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -240,212 +443,67 @@ func (c *Client) Close() error {
 	c.wg.Wait()
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
-	return c.eng.close()
+	return c.eng.Close()
 }
 
-// renewInBackground starts one flight for a stale token unless one runs.
-func (c *Client) renewInBackground(now int64) {
-	if c.busy.Load() || now < c.bgAfter.Load() {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.flight != nil || c.closed {
-		return
-	}
-	// Lock, re-check, then renew: a flight may have ended since the load.
-	if t := c.cur.Load(); t != nil && t.StateAt(now) == core.Fresh {
-		return
-	}
-	c.startLocked()
-}
-
-// await joins the flight, starting it if none runs.
-func (c *Client) await(ctx context.Context, fresh bool) (*core.Token, error) {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if t := c.cur.Load(); t != nil {
-		st := t.StateAt(c.now().Unix())
-		if st == core.Fresh || (st == core.Stale && !fresh) {
-			c.mu.Unlock()
-			return t, nil
-		}
-	}
-	f := c.flight
-	if f == nil {
-		f = c.startLocked()
-	}
-	c.mu.Unlock()
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if f.err == nil {
-		return f.tok, nil
-	}
-	if fresh {
-		if t := c.cur.Load(); t != nil && t.StateAt(c.now().Unix()) == core.Stale {
-			return t, nil
-		}
-	}
-	return nil, f.err
-}
-
-func (c *Client) startLocked() *flight {
-	f := &flight{done: make(chan struct{})}
-	c.flight = f
-	c.busy.Store(true)
-	c.wg.Add(1)
-	go c.fly(f)
-	return f
-}
-
-func (c *Client) fly(f *flight) {
-	defer c.wg.Done()
-	tok, err := c.obtain(c.ctx)
-	if now := c.now().Unix(); err != nil || tok == nil || tok.StateAt(now) != core.Fresh {
-		// A renewal failed, or gave a token that is stale at once (no
-		// expiry known): hold background renewals off for one backoff cap
-		// rather than asking again on every call. Callers holding an
-		// expired token still start a flight at once.
-		c.bgAfter.Store(now + max(int64(c.retry.Cap/time.Second), 1))
-	}
-	if err != nil {
-		c.log.Warn("tokensmith: token renewal failed", "error", err.Error())
-	}
-	f.tok, f.err = tok, err
-	c.mu.Lock()
-	c.flight = nil
-	c.busy.Store(false)
-	c.mu.Unlock()
-	close(f.done)
-}
-
-// obtain drives the engine until it hands out a token or gives up:
-// next → send the request → feed the answer → … Retryable errors are retried
-// under the policy; everything else ends the flight.
-func (c *Client) obtain(ctx context.Context) (*core.Token, error) {
-	if !c.restored {
-		c.restored = true
-		c.restore(ctx)
-	}
-	start := time.Now()
-	attempt := 1
-	step, err := c.next()
-	for {
-		if err != nil {
-			return nil, err
-		}
-		switch step.Kind {
-		case core.StepToken:
-			if step.Changed {
-				c.save(ctx, step.Token)
-			}
-			t := step.Token
-			if t.AccessToken != "" {
-				c.cur.Store(&t)
-			}
-			return &t, nil
-		case core.StepRequest:
-			c.log.Debug("tokensmith: token request", "method", step.Request.Method, "url", safeURL(step.Request.URL), "attempt", attempt)
-			resp := c.doer.do(ctx, step.Request)
-			if ctx.Err() != nil {
-				c.cancelEngine()
-				return nil, ErrClosed
-			}
-			if resp.Err == nil {
-				c.log.Debug("tokensmith: token response", "status", resp.Status, "bytes", len(resp.Body))
-			}
-			step, err = c.feed(resp)
-		case core.StepError:
-			if step.Err == nil {
-				return nil, &core.Error{Code: core.CodeUsage, Message: "engine returned an error step without an error"}
-			}
-			d, ok := c.retry.delay(attempt, step.Err, time.Since(start))
-			if !ok {
-				return nil, step.Err
-			}
-			c.log.Warn("tokensmith: token request failed, retrying", "code", step.Err.Code, "status", step.Err.Status, "attempt", attempt, "delay", d)
-			if c.sleep(ctx, d) != nil {
-				return nil, ErrClosed
-			}
-			attempt++
-			step, err = c.next()
-		case core.StepPending:
-			// Only one flight drives the engine, so its request cannot be in
-			// flight elsewhere; a pending answer means an engine out of step.
-			c.cancelEngine()
-			return nil, &core.Error{Code: core.CodeUsage, Message: "engine reports a request in flight that no flight owns"}
-		default:
-			return nil, &core.Error{Code: core.CodeUsage, Message: "engine returned an unknown step"}
-		}
-	}
-}
-
-// restore loads the stored token into the engine before the first request,
-// so a restart reuses a live token instead of asking the vendor again. A
-// store that cannot be read is logged and treated as empty: the new token
-// will overwrite it.
-func (c *Client) restore(ctx context.Context) {
-	t, ok, err := c.store.Load(ctx)
-	if err != nil {
-		c.log.Warn("tokensmith: cannot load the stored token, starting without it", "error", err.Error())
-		return
-	}
-	if !ok {
-		return
-	}
-	c.engMu.Lock()
-	err = c.eng.restore(t)
-	c.engMu.Unlock()
-	if err != nil {
-		c.log.Warn("tokensmith: stored token refused, starting without it", "error", asCoreError(err).Error())
-	}
-}
-
-// save persists a new or renewed token before any caller sees it. A failure
-// is logged, not returned: the token is valid and held in memory, and
-// refusing it would break every caller over a disk problem.
-func (c *Client) save(ctx context.Context, t core.Token) {
-	if err := c.store.Save(context.WithoutCancel(ctx), t); err != nil {
-		c.log.Error("tokensmith: cannot save the token", "error", err.Error())
-	}
-}
-
-func (c *Client) next() (core.Step, error) {
-	now := c.now().Unix()
+// redact cleans host text (a transport or store error) with the session's
+// redactor, which knows every secret and token of this configuration.
+func (c *Client) redact(text string) string {
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
-	s, err := c.eng.next(now)
-	if err != nil {
-		return s, asCoreError(err)
-	}
-	return s, nil
+	return c.eng.Redact(text)
 }
 
-func (c *Client) feed(r core.Response) (core.Step, error) {
-	now := c.now().Unix()
+func (c *Client) engNext() (core.Step, error) {
+	now := c.nowMs()
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
-	s, err := c.eng.feed(now, r)
-	if err != nil {
-		return s, asCoreError(err)
-	}
-	return s, nil
+	s, err := c.eng.Next(now)
+	return s, asError(err)
 }
 
-func (c *Client) cancelEngine() {
+func (c *Client) engFeed(r core.Response) (core.Step, error) {
+	now := c.nowMs()
 	c.engMu.Lock()
-	_ = c.eng.cancel()
-	c.engMu.Unlock()
+	defer c.engMu.Unlock()
+	s, err := c.eng.Feed(now, r)
+	return s, asError(err)
 }
 
-// asCoreError keeps *core.Error as it is and wraps anything else (a WASM
-// engine's trap, say) as code "usage", so callers switch on one error type.
+func (c *Client) engLeased(r core.LeaseResult) (core.Step, error) {
+	now := c.nowMs()
+	c.engMu.Lock()
+	defer c.engMu.Unlock()
+	s, err := c.eng.Leased(now, r)
+	return s, asError(err)
+}
+
+func (c *Client) engCommitted(r core.CommitResult) (core.Step, error) {
+	now := c.nowMs()
+	c.engMu.Lock()
+	defer c.engMu.Unlock()
+	s, err := c.eng.Committed(now, r)
+	return s, asError(err)
+}
+
+func (c *Client) engReleased() (core.Step, error) {
+	now := c.nowMs()
+	c.engMu.Lock()
+	defer c.engMu.Unlock()
+	s, err := c.eng.Released(now)
+	return s, asError(err)
+}
+
+// asError is asCoreError that keeps nil nil.
+func asError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return asCoreError(err)
+}
+
+// asCoreError keeps *core.Error as it is and wraps anything else (a runtime
+// failure) as code "usage", so callers switch on one error type.
 func asCoreError(err error) *core.Error {
 	var ce *core.Error
 	if errors.As(err, &ce) {
@@ -461,4 +519,11 @@ func safeURL(raw string) string {
 		return "(unparsable URL)"
 	}
 	return u.Scheme + "://" + u.Host + u.Path
+}
+
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }

@@ -47,32 +47,30 @@ func TestProvidersEndToEnd(t *testing.T) {
 		{name: "crmcom identifier", provider: core.CRMCOM, set: map[string]any{"authentication_code": nil, "identifier": emulator.CRMIdentifier, "pass_code": emulator.CRMPassCode}, requests: 1, attachIn: "query", variants: []string{"get"}},
 		{name: "crmcom jwt", provider: core.CRMCOM, set: map[string]any{"authentication_code": nil, "key": nil, "jwt": emulator.CRMJWT, "organisation": emulator.CRMOrganisation}, requests: 1, attachIn: "query", variants: []string{"get", "post"}},
 	}
-	for _, rt := range []Runtime{Native, WASM} {
-		for _, tc := range cases {
-			t.Run(rt.String()+"/"+tc.name, func(t *testing.T) {
-				srv := startEmulator(t, tc.opts)
-				srv.SetDQELegacyErrors(tc.legacy)
-				c, _ := newTestClient(t, configFor(t, srv, tc.provider, tc.set), WithRuntime(rt))
-				tok, err := c.Token(context.Background())
-				require.NoError(t, err)
-				assert.Equal(t, tc.provider, tok.Provider)
-				assert.NotEmpty(t, tok.AccessToken)
-				assert.Equal(t, tc.attachIn, tok.Attach.In)
-				assert.Greater(t, tok.ExpiresAt, time.Now().Unix())
-				assert.Equal(t, tc.requests, srv.TokenRequests(tc.provider))
-				for _, k := range tc.extraKeys {
-					assert.NotEmpty(t, tok.Extra[k], "extra %s", k)
-				}
-				for _, v := range tc.variants {
-					assert.Equal(t, http.StatusOK, call(t, c, protectedRequest(t, srv, tc.provider, v)), "variant %s", v)
-				}
-				// Served from the cache from now on.
-				again, err := c.Token(context.Background())
-				require.NoError(t, err)
-				assert.Equal(t, tok.AccessToken, again.AccessToken)
-				assert.Equal(t, tc.requests, srv.TokenRequests(tc.provider))
-			})
-		}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := startEmulator(t, tc.opts)
+			srv.SetDQELegacyErrors(tc.legacy)
+			c, _ := newTestClient(t, configFor(t, srv, tc.provider, tc.set))
+			tok, err := c.Token(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tc.provider, tok.Provider)
+			assert.NotEmpty(t, tok.AccessToken)
+			assert.Equal(t, tc.attachIn, tok.Attach.In)
+			assert.Greater(t, tok.ExpiresAt, time.Now().Unix())
+			assert.Equal(t, tc.requests, srv.TokenRequests(tc.provider))
+			for _, k := range tc.extraKeys {
+				assert.NotEmpty(t, tok.Extra[k], "extra %s", k)
+			}
+			for _, v := range tc.variants {
+				assert.Equal(t, http.StatusOK, call(t, c, protectedRequest(t, srv, tc.provider, v)), "variant %s", v)
+			}
+			// Served from the cache from now on.
+			again, err := c.Token(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, tok.AccessToken, again.AccessToken)
+			assert.Equal(t, tc.requests, srv.TokenRequests(tc.provider))
+		})
 	}
 }
 
@@ -81,7 +79,7 @@ func TestSingleFlightOnExpiredToken(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	clock := newFakeClock()
 	g := newGate()
-	c, _ := newTestClient(t, configFor(t, srv, core.DQEIDMobile, nil), WithClock(clock.Now), WithHTTPClient(&http.Client{Transport: g}))
+	c, _ := newClockClient(t, configFor(t, srv, core.DQEIDMobile, nil), clock, WithHTTPClient(&http.Client{Transport: g}))
 	g.open()
 	first, err := c.Token(context.Background())
 	require.NoError(t, err)
@@ -118,7 +116,7 @@ func TestSingleFlightOnExpiredToken(t *testing.T) {
 func TestStaleServedWhileOneBackgroundRefresh(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	clock := newFakeClock()
-	c, _ := newTestClient(t, configFor(t, srv, core.DQEIDMobile, nil), WithClock(clock.Now))
+	c, _ := newClockClient(t, configFor(t, srv, core.DQEIDMobile, nil), clock)
 	old, err := c.Token(context.Background())
 	require.NoError(t, err)
 
@@ -150,14 +148,14 @@ func TestStaleServedWhileOneBackgroundRefresh(t *testing.T) {
 func TestFreshTokenRenewsStale(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	clock := newFakeClock()
-	c, _ := newTestClient(t, configFor(t, srv, core.DQEIDMobile, nil), WithClock(clock.Now))
+	c, _ := newClockClient(t, configFor(t, srv, core.DQEIDMobile, nil), clock)
 	old, err := c.FreshToken(context.Background())
 	require.NoError(t, err)
 	clock.Advance(250 * time.Second)
 	tok, err := c.FreshToken(context.Background())
 	require.NoError(t, err)
 	assert.NotEqual(t, old.AccessToken, tok.AccessToken)
-	assert.Equal(t, core.Fresh, tok.StateAt(clock.Now().Unix()))
+	assert.Equal(t, core.Fresh, tok.StateAt(clock.Now().UnixMilli()))
 
 	// A failed renewal of a still valid token hands the stale token out.
 	clock.Advance(250 * time.Second)
@@ -173,7 +171,7 @@ func TestMoversActivationThenRegrant(t *testing.T) {
 	clock := newFakeClock()
 	srv := startEmulator(t, emulator.Options{Now: clock.Now})
 	store := NewMemoryStore()
-	c, _ := newTestClient(t, configFor(t, srv, core.MoversConnect, nil), WithClock(clock.Now), WithStore(store))
+	c, _ := newClockClient(t, configFor(t, srv, core.MoversConnect, nil), clock, WithStore(store))
 	first, err := c.Token(context.Background())
 	require.NoError(t, err)
 
@@ -191,7 +189,7 @@ func TestMoversActivationThenRegrant(t *testing.T) {
 	// Another instance logs in: at MoversConnect that voids our token and
 	// refresh token. Our API call gets 401; an activation cannot revive a
 	// refused token, so one new Password grant follows.
-	other, _ := newTestClient(t, configFor(t, srv, core.MoversConnect, nil), WithClock(clock.Now))
+	other, _ := newClockClient(t, configFor(t, srv, core.MoversConnect, nil), clock)
 	_, err = other.Token(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 3, srv.TokenRequests(core.MoversConnect))
@@ -267,4 +265,16 @@ func TestNewRefusesABadConfig(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, core.CodeConfig, ce.Code)
 	assert.True(t, strings.Contains(ce.Message, "unknown provider"))
+}
+
+// The core's PRNG (backoff and lease-poll jitter) is seeded from
+// crypto/rand, so Clients that failed together do not retry in step.
+func TestSeedsDiffer(t *testing.T) {
+	seen := map[uint64]bool{}
+	for range 64 {
+		s := randomSeed()
+		require.NotZero(t, s)
+		seen[s] = true
+	}
+	assert.Greater(t, len(seen), 60)
 }

@@ -1,25 +1,26 @@
-// Package hostshim is tokensmith's Go host: it drives the core (natively or
-// as WebAssembly inside wazero) with net/http, caches the token, refreshes it
+// Package hostshim is tokensmith's Go host: it runs the core's lifecycle
+// (docs/protocol.md) with net/http and a Store, caches the token, renews it
 // once for any number of callers and attaches it to outgoing requests.
 //
 // One Client per configuration, shared by the whole program:
 //
 //	cfg, err := core.ParseConfig(configJSON)
 //	c, err := hostshim.New(cfg,
-//		hostshim.WithStore(hostshim.NewFileStore("token.json")), // survive restarts
-//		hostshim.WithRuntime(hostshim.WASM),                    // optional: the same core as WebAssembly
+//		hostshim.WithStore(hostshim.NewFileStore("token.json")), // shared between processes
 //	)
 //	defer c.Close()
 //
 //	tok, err := c.Token(ctx)                             // core.Token, fresh or being renewed
-//	api := &http.Client{Transport: c.Transport(nil)}     // attaches it the vendor's way, renews on 401
+//	api := &http.Client{Transport: c.Transport(nil)}     // attaches it the vendor's way, renews when refused
 //	ts := c.TokenSource(ctx)                             // golang.org/x/oauth2.TokenSource
 //
-// A fresh token costs an atomic load and a clock read. A stale one is served
-// while one background flight renews it; an expired one makes callers wait
-// for a single flight. Token requests are retried on network errors, 5xx and
-// 429 (never a 4xx) with full-jitter backoff under a count and time budget,
-// and every new or renewed token is saved to the Store before any caller
-// sees it. Errors are *core.Error: a stable code, the HTTP status and a
-// message that never holds a secret.
+// The Client is an effect runner: the core decides when to renew, retry,
+// wait, hold off, lease, adopt a stored token and commit; the Client reads
+// the clock, sleeps, sends HTTP requests and calls the Store. A fresh token
+// costs an atomic load and a clock read. Errors are *core.Error: a stable
+// code, the HTTP status and a message that never holds a secret.
+//
+// The core runs natively. The WebAssembly runtime is opt-in, in package
+// hostshim/wazero (hostshim.WithRuntime(tswazero.Runtime())), so that a
+// program importing only hostshim links neither wazero nor the module.
 package hostshim

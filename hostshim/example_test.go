@@ -35,7 +35,8 @@ func ExampleClient_TokenSource() {
 	defer os.RemoveAll(dir)
 	c, err := hostshim.New(cfg,
 		hostshim.WithStore(hostshim.NewFileStore(filepath.Join(dir, "token.json"))),
-		hostshim.WithRuntime(hostshim.Native), // or hostshim.WASM
+		// hostshim.WithRuntime(tswazero.Runtime()) would run the core as
+		// WebAssembly (package hostshim/wazero); Native is the default.
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,31 +14,28 @@ import (
 	"github.com/tokensmith/tokensmith/core"
 )
 
-// DefaultTimeout bounds one token request, connect to last body byte: the
-// 60 s the MoversConnect page gives. A stalled vendor must not hold a caller
-// (and every caller waiting on the same flight) forever.
+// DefaultTimeout bounds one token request, connect to last body byte, when
+// the core's step names none: the 60 s the MoversConnect page gives.
 const DefaultTimeout = 60 * time.Second
 
-// httpDoer sends the core's requests with net/http. The WASM engine reuses it
-// for the module's fetch import, so both runtimes see the network the same way.
+// httpDoer sends the core's requests with net/http: no redirects, at most
+// core.MaxBodyBytes+1 bytes read, the step's timeout_ms.
 type httpDoer struct {
-	client  *http.Client
-	timeout time.Duration
+	client *http.Client
+	redact func(string) string
 }
 
 // newHTTPDoer copies c (nil = a client of its own) so that the token request
 // never follows redirects: a 3xx is handed to the core as it is. Following it
 // would resend credentials to wherever the Location points.
-func newHTTPDoer(c *http.Client, timeout time.Duration) *httpDoer {
+func newHTTPDoer(c *http.Client, redact func(string) string) *httpDoer {
 	var cp http.Client
 	if c != nil {
 		cp = *c
 	}
 	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return &httpDoer{client: &cp, timeout: timeout}
+	cp.Timeout = 0 // the step's own timeout applies, through ctx
+	return &httpDoer{client: &cp, redact: redact}
 }
 
 // do sends r and reads at most core.MaxBodyBytes+1 bytes of the answer, so the
@@ -48,7 +44,11 @@ func newHTTPDoer(c *http.Client, timeout time.Duration) *httpDoer {
 // done the caller should report ctx.Err() instead (do cannot know whether the
 // caller or the timeout gave up, the caller can).
 func (h *httpDoer) do(ctx context.Context, r core.Request) core.Response {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	timeout := DefaultTimeout
+	if r.TimeoutMs > 0 {
+		timeout = time.Duration(r.TimeoutMs) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var body io.Reader
 	if r.Body != "" {
@@ -64,12 +64,12 @@ func (h *httpDoer) do(ctx context.Context, r core.Request) core.Response {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return netErr(h.describe(ctx, err))
+		return netErr(h.describe(ctx, err, timeout))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, core.MaxBodyBytes+1))
 	if err != nil {
-		return netErr(h.describe(ctx, err) + " (while reading the body)")
+		return netErr(h.describe(ctx, err, timeout) + " (while reading the body)")
 	}
 	hdr := make(map[string]string, len(resp.Header))
 	for k, vs := range resp.Header {
@@ -84,12 +84,14 @@ func netErr(msg string) core.Response {
 	return core.Response{Err: &core.Error{Code: core.CodeNetwork, Message: msg, Retryable: true}}
 }
 
-// describe names a transport failure without quoting the URL (url.Error's
-// text does, and a DQE GET grant has client_secret in it).
-func (h *httpDoer) describe(ctx context.Context, err error) string {
+// describe names a transport failure. The common ones get a fixed phrase;
+// anything else is net/http's own text (which quotes the URL, and may quote
+// what a broken server echoed, query and secret included) cleaned by the
+// session's redactor.
+func (h *httpDoer) describe(ctx context.Context, err error, timeout time.Duration) string {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded), isTimeout(err):
-		return "no answer within " + h.timeout.String()
+		return "no answer within " + timeout.String()
 	case errors.Is(err, context.Canceled):
 		return "request cancelled"
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -111,33 +113,12 @@ func (h *httpDoer) describe(ctx context.Context, err error) string {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		err = ue.Err
+		err = ue.Err // the URL itself is never needed in the message
 	}
-	// What remains is net/http's own wording (TLS, protocol errors), without
-	// the URL once url.Error is peeled off. It may still quote what the
-	// server sent ("malformed MIME header line: %q"), and a broken server or
-	// proxy that echoes the request line would put a GET's query, secret
-	// included, in that quote: keep the words, drop the quote. No clip here:
-	// the core masks, then cuts (a cut first could leave half a secret that
-	// no mask recognises).
-	return unquote(err.Error())
-}
-
-// unquote keeps msg up to its first quoted part, the server's bytes in every
-// net/http and net/textproto error (they are all formatted with %q).
-func unquote(msg string) string {
-	if i := strings.IndexByte(msg, '"'); i >= 0 {
-		return strings.TrimRight(msg[:i], " :") + " (the server's bytes not quoted)"
-	}
-	return msg
+	return h.redact(err.Error())
 }
 
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
-}
-
-// statusText is "200 OK", for logs and the demo table.
-func statusText(code int) string {
-	return strconv.Itoa(code) + " " + http.StatusText(code)
 }

@@ -2,6 +2,7 @@ package hostshim
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,8 +53,11 @@ func configFor(t testing.TB, srv *emulator.Server, p string, set map[string]any)
 	return cfg
 }
 
-// sleepRecorder replaces the retry wait: delays are recorded, not slept.
+// sleepRecorder replaces the host's sleep: delays are recorded, not slept,
+// and the Client's clock moves on by each one, as real sleeping would move
+// it (the core asks for waits until a time, and asks again when woken early).
 type sleepRecorder struct {
+	clock  *fakeClock
 	mu     sync.Mutex
 	delays []time.Duration
 }
@@ -62,6 +66,9 @@ func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.delays = append(s.delays, d)
 	s.mu.Unlock()
+	if d > 0 {
+		s.clock.Advance(d)
+	}
 	return ctx.Err()
 }
 
@@ -71,11 +78,18 @@ func (s *sleepRecorder) got() []time.Duration {
 	return append([]time.Duration(nil), s.delays...)
 }
 
-// newTestClient is a Client on srv with recorded (not slept) retry delays.
+// newTestClient is a Client on srv with a clock of its own (real time at
+// the start) and recorded (not slept) waits.
 func newTestClient(t testing.TB, cfg core.Config, opts ...Option) (*Client, *sleepRecorder) {
 	t.Helper()
-	rec := &sleepRecorder{}
-	c, err := New(cfg, append([]Option{withSleep(rec.sleep)}, opts...)...)
+	return newClockClient(t, cfg, &fakeClock{t: time.Now()}, opts...)
+}
+
+// newClockClient is newTestClient on the test's clock.
+func newClockClient(t testing.TB, cfg core.Config, clock *fakeClock, opts ...Option) (*Client, *sleepRecorder) {
+	t.Helper()
+	rec := &sleepRecorder{clock: clock}
+	c, err := New(cfg, append([]Option{WithClock(clock.Now), withSleep(rec.sleep)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c, rec
@@ -147,4 +161,27 @@ func call(t testing.TB, c *Client, r *http.Request) int {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	return resp.StatusCode
+}
+
+// flakyStore fails its first fail commits with a disk error.
+type flakyStore struct {
+	Store
+	mu      sync.Mutex
+	fail    int
+	commits int
+}
+
+func (s *flakyStore) Commit(ctx context.Context, t core.Token, baseRev int64) (bool, *core.Token, error) {
+	s.mu.Lock()
+	s.commits++
+	failing := s.fail > 0
+	if failing {
+		s.fail--
+	}
+	s.mu.Unlock()
+	if failing {
+		s.Store.Release(ctx)
+		return false, nil, errors.New("write /var/lib/tokens/x: no space left on device")
+	}
+	return s.Store.Commit(ctx, t, baseRev)
 }

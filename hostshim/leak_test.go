@@ -110,30 +110,28 @@ func TestLeakNetworkErrorQuotingTheRequest(t *testing.T) {
 	}
 	for name, echo := range shapes {
 		base := echoServer(t, echo)
-		for _, rt := range []Runtime{Native, WASM} {
-			t.Run(name+"/"+rt.String(), func(t *testing.T) {
-				var logs logBuffer
-				// Every offset of the secrets against any cut in the text.
-				for pad := 0; pad < 40; pad++ {
-					cfg, err := core.ParseConfig([]byte(`{"provider":"dqe-idmobile","base_url":"` + base + "/" + strings.Repeat("p", pad) +
-						`","licence":"` + leakLicence + `","client_secret":"` + leakSecret + `","method":"GET"}`))
-					require.NoError(t, err)
-					for _, l := range debugLoggers(&logs) {
-						c, _ := newTestClient(t, cfg, WithRuntime(rt), WithLogger(l), WithRetry(RetryPolicy{MaxAttempts: 2}))
-						_, err := c.Token(context.Background())
-						require.Error(t, err)
-						var ce *core.Error
-						require.True(t, errors.As(err, &ce))
-						assert.Equal(t, core.CodeNetwork, ce.Code)
-						assert.Contains(t, ce.Message, "net/http")
-						assertNoPiece(t, err.Error(), "error")
-						assertNoPiece(t, string(ce.MarshalWire()), "wire error")
-						c.Close()
-					}
+		t.Run(name, func(t *testing.T) {
+			var logs logBuffer
+			// Every offset of the secrets against any cut in the text.
+			for pad := 0; pad < 40; pad++ {
+				cfg, err := core.ParseConfig([]byte(`{"provider":"dqe-idmobile","base_url":"` + base + "/" + strings.Repeat("p", pad) +
+					`","licence":"` + leakLicence + `","client_secret":"` + leakSecret + `","method":"GET"}`))
+				require.NoError(t, err)
+				for _, l := range debugLoggers(&logs) {
+					c, _ := newTestClient(t, cfg, WithLogger(l), WithRetry(RetryPolicy{MaxAttempts: 2}))
+					_, err := c.Token(context.Background())
+					require.Error(t, err)
+					var ce *core.Error
+					require.True(t, errors.As(err, &ce))
+					assert.Equal(t, core.CodeNetwork, ce.Code)
+					assert.Contains(t, ce.Message, "net/http")
+					assertNoPiece(t, err.Error(), "error")
+					assertNoPiece(t, string(ce.MarshalWire()), "wire error")
+					c.Close()
 				}
-				assertNoPiece(t, logs.String(), "debug log")
-			})
-		}
+			}
+			assertNoPiece(t, logs.String(), "debug log")
+		})
 	}
 }
 
@@ -172,41 +170,41 @@ func TestLeakTransportErrorQuotingTheRequest(t *testing.T) {
 // error page, a 401 from the API, a renewal and a store that cannot write.
 func TestLeakDebugLogs(t *testing.T) {
 	for _, p := range emulator.Providers {
-		for _, rt := range []Runtime{Native, WASM} {
-			t.Run(p+"/"+rt.String(), func(t *testing.T) {
-				clock := newFakeClock()
-				srv := startEmulator(t, emulator.Options{Now: clock.Now})
-				cfg := configFor(t, srv, p, nil)
-				var logs logBuffer
-				var seen []string
-				for _, l := range debugLoggers(&logs) {
-					srv.Inject(p, emulator.Fault{Status: 503, RetryAfter: "1"}, emulator.Fault{HTML: true}, emulator.Fault{Status: 429, RetryAfter: "2"})
-					store := NewFileStore(t.TempDir() + "/missing-dir/token.json")
-					c, _ := newTestClient(t, cfg, WithRuntime(rt), WithLogger(l), WithClock(clock.Now), WithStore(store))
-					tok, err := c.Token(context.Background())
-					require.NoError(t, err)
-					seen = append(seen, tok.AccessToken, tok.RefreshToken)
-					c.Invalidate(tok)
-					tok2, err := c.FreshToken(context.Background())
-					require.NoError(t, err)
-					seen = append(seen, tok2.AccessToken, tok2.RefreshToken)
-					clock.Advance(24 * time.Hour) // expired: renew (or log in again)
-					tok3, err := c.Token(context.Background())
-					require.NoError(t, err)
-					seen = append(seen, tok3.AccessToken, tok3.RefreshToken)
-					_, _ = c.TokenSource(context.Background()).Token()
-					c.Close()
+		t.Run(p, func(t *testing.T) {
+			clock := newFakeClock()
+			srv := startEmulator(t, emulator.Options{Now: clock.Now})
+			cfg := configFor(t, srv, p, nil)
+			var logs logBuffer
+			var seen []string
+			for _, l := range debugLoggers(&logs) {
+				srv.Inject(p, emulator.Fault{Status: 503, RetryAfter: "1"}, emulator.Fault{HTML: true}, emulator.Fault{Status: 429, RetryAfter: "2"})
+				store := &flakyStore{Store: NewFileStore(t.TempDir() + "/token.json"), fail: 1}
+				c, _ := newClockClient(t, cfg, clock, WithLogger(l), WithStore(store))
+				_, err := c.Token(context.Background())
+				require.Error(t, err, "the first commit fails")
+				tok, err := c.Token(context.Background())
+				require.NoError(t, err)
+				seen = append(seen, tok.AccessToken, tok.RefreshToken)
+				c.Invalidate(tok.AccessToken)
+				tok2, err := c.FreshToken(context.Background())
+				require.NoError(t, err)
+				seen = append(seen, tok2.AccessToken, tok2.RefreshToken)
+				clock.Advance(24 * time.Hour) // expired: renew (or log in again)
+				tok3, err := c.Token(context.Background())
+				require.NoError(t, err)
+				seen = append(seen, tok3.AccessToken, tok3.RefreshToken)
+				_, _ = c.TokenSource(context.Background()).Token()
+				c.Close()
+			}
+			out := logs.String()
+			require.Contains(t, out, "retrying", "the retries were logged")
+			require.Contains(t, out, "cannot store the token", "the store failure was logged")
+			for _, s := range append(seen, cfg.Password, cfg.ClientSecret, cfg.Licence, cfg.Key, cfg.AuthenticationCode, cfg.PassCode, cfg.JWT) {
+				if len(s) >= 4 {
+					assert.NotContains(t, out, s)
+					assert.NotContains(t, out, url.QueryEscape(s))
 				}
-				out := logs.String()
-				require.Contains(t, out, "retrying", "the retries were logged")
-				require.Contains(t, out, "cannot save the token", "the store failure was logged")
-				for _, s := range append(seen, cfg.Password, cfg.ClientSecret, cfg.Licence, cfg.Key, cfg.AuthenticationCode, cfg.PassCode, cfg.JWT) {
-					if len(s) >= 4 {
-						assert.NotContains(t, out, s)
-						assert.NotContains(t, out, url.QueryEscape(s))
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }

@@ -46,7 +46,7 @@ type converted struct {
 }
 
 func (s tokenSource) Token() (*oauth2.Token, error) {
-	t, err := s.c.token(s.ctx)
+	t, err := s.c.token(s.ctx, false)
 	if err != nil {
 		return nil, err
 	}

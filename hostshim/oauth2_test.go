@@ -43,7 +43,7 @@ func TestOAuth2TokenSource(t *testing.T) {
 	again, err := ts.Token()
 	require.NoError(t, err)
 	assert.Same(t, ot, again)
-	c.Invalidate(tok)
+	c.Invalidate(tok.AccessToken)
 	renewed, err := ts.Token()
 	require.NoError(t, err)
 	assert.NotEqual(t, ot.AccessToken, renewed.AccessToken)

@@ -99,13 +99,18 @@ func TestFaultCodes(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(p+"/"+tc.name, func(t *testing.T) {
 				srv := startEmulator(t, emulator.Options{})
-				c, _ := newTestClient(t, configFor(t, srv, p, nil), WithRetry(RetryPolicy{MaxAttempts: 1}))
+				c, rec := newTestClient(t, configFor(t, srv, p, nil), WithRetry(RetryPolicy{MaxAttempts: 1}))
 				srv.Inject(p, tc.fault)
 				_, err := c.Token(context.Background())
 				ce := codeOf(t, err)
 				assert.Equal(t, tc.code, ce.Code, ce.Error())
 				assert.Equal(t, 1, srv.TokenRequests(p))
-				// And the next call recovers.
+				// Held off: the same error at once, no request.
+				_, err = c.Token(context.Background())
+				assert.Equal(t, tc.code, codeOf(t, err).Code)
+				assert.Equal(t, 1, srv.TokenRequests(p), "the core's hold-off")
+				// And the call after the hold-off recovers.
+				rec.clock.Advance(11 * time.Second)
 				_, err = c.Token(context.Background())
 				require.NoError(t, err)
 			})
@@ -144,26 +149,4 @@ func TestCancelledContextReturnsPromptly(t *testing.T) {
 		t.Fatal("Token did not return after its context was cancelled")
 	}
 	require.NoError(t, c.Close()) // cancels the stalled flight and waits for it
-}
-
-func TestRetryPolicyDelay(t *testing.T) {
-	p := RetryPolicy{MaxAttempts: 5, Base: 100 * time.Millisecond, Cap: 300 * time.Millisecond, Budget: time.Second}.withDefaults()
-	retryable := &core.Error{Code: core.CodeServerError, Retryable: true}
-	for attempt := 1; attempt < 5; attempt++ {
-		for range 50 {
-			d, ok := p.delay(attempt, retryable, 0)
-			require.True(t, ok)
-			assert.LessOrEqual(t, d, min(p.Base<<(attempt-1), p.Cap))
-			assert.GreaterOrEqual(t, d, time.Duration(0))
-		}
-	}
-	_, ok := p.delay(5, retryable, 0)
-	assert.False(t, ok, "bounded by MaxAttempts")
-	_, ok = p.delay(1, &core.Error{Code: core.CodeInvalidGrant}, 0)
-	assert.False(t, ok, "not retryable")
-	_, ok = p.delay(1, retryable, 999*time.Millisecond+p.Cap)
-	assert.False(t, ok, "past the budget")
-	d, ok := p.delay(1, &core.Error{Code: core.CodeQuotaExceeded, Retryable: true, RetryAfter: 1}, 0)
-	assert.True(t, ok)
-	assert.Equal(t, time.Second, d)
 }

@@ -15,15 +15,17 @@ import (
 // parameters, or form or JSON body fields) and sends it with base
 // (nil = http.DefaultTransport).
 //
-// When the API answers 401, the token is dropped (Invalidate), a new one is
-// obtained and the request is sent once more, if its body can be sent again:
-// no body, a body with GetBody (what http.NewRequest sets for bytes, strings
-// and readers of them), or a body the token had to be written into, which is
-// read into memory anyway. A second 401 is returned as it is.
+// When the API refuses the token (core.Refused: a 401 from any vendor, and
+// DQE's 200 with error_id 30), the token is reported (Invalidate), a new one
+// is obtained and the request is sent once more, if its body can be sent
+// again: no body, a body with GetBody (what http.NewRequest sets for bytes,
+// strings and readers of them), or a body the token had to be written into,
+// which is read into memory anyway. A second refusal is returned as it is.
 //
-// DQE's older error style answers a refused token with HTTP 200 and
-// error_id 30; no transport can see that, so such an answer is returned
-// unchanged: call Client.Invalidate yourself when you see it.
+// To see a refusal in a 200 answer, the first peekBytes of a 2xx JSON
+// answer are read before the response is returned (the body still reads
+// whole). Transport errors are cleaned by the session's redactor: the
+// request carried the token.
 func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -35,6 +37,9 @@ type transport struct {
 	c    *Client
 	base http.RoundTripper
 }
+
+// peekBytes bounds what the Transport reads ahead of the caller.
+const peekBytes = 64 << 10
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// RoundTrip owns req.Body from here on: it must be closed on every path.
@@ -57,15 +62,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		return nil, scrub(err, tok)
+		return nil, t.c.cleanError(err)
 	}
-	if resp.StatusCode != http.StatusUnauthorized || !b.replayable() {
+	if !b.replayable() || !t.refused(resp) {
 		return resp, nil
 	}
-	t.c.Invalidate(tok)
+	t.c.Invalidate(tok.AccessToken)
 	tok2, err := t.c.Token(ctx)
 	if err != nil || tok2.AccessToken == tok.AccessToken {
-		// No new token to try: the caller gets the API's own 401.
+		// No new token to try: the caller gets the API's own answer.
 		return resp, nil
 	}
 	out2, err := attach(req, b, tok2)
@@ -77,48 +82,70 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	resp, err = t.base.RoundTrip(out2)
 	if err != nil {
-		return nil, scrub(err, tok2)
+		return nil, t.c.cleanError(err)
 	}
 	return resp, nil
 }
 
-// scrub hides the token (and DQE's licence) in err's text. The request sent
+// refused asks the core whether resp means "token refused". A 2xx JSON
+// answer's head is read for it and put back in front of the rest.
+func (t *transport) refused(resp *http.Response) bool {
+	cr := core.Response{Status: resp.StatusCode, Header: map[string]string{}}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		cr.Header["Content-Type"] = ct
+	}
+	if resp.StatusCode/100 == 2 && resp.Body != nil && resp.Body != http.NoBody && resp.ContentLength <= peekBytes &&
+		strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), "json") {
+		head, err := io.ReadAll(io.LimitReader(resp.Body, peekBytes))
+		resp.Body = &peekedBody{r: io.MultiReader(bytes.NewReader(head), errReader{err}, resp.Body), c: resp.Body}
+		cr.Body = head
+	}
+	return core.Refused(t.c.provider, &cr)
+}
+
+// peekedBody is a response body whose head was read ahead.
+type peekedBody struct {
+	r io.Reader
+	c io.Closer
+}
+
+func (p *peekedBody) Read(b []byte) (int, error) { return p.r.Read(b) }
+func (p *peekedBody) Close() error               { return p.c.Close() }
+
+// errReader hands the peek's read error (if any) to the caller in order.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
+}
+
+// cleanError hides every secret and token in err's text: the request sent
 // carries them, and net/http quotes what a server answered ("malformed MIME
-// header line: %q"): an API or proxy that echoes the request line puts a
-// query token there. http.Client wraps the error in a url.Error with the
-// caller's URL, which never held the token; the text inside must not either.
-func scrub(err error, tok core.Token) error {
+// header line: %q"), which an API or proxy echoing the request line fills
+// with a query token.
+func (c *Client) cleanError(err error) error {
 	msg := err.Error()
-	vals := []string{tok.AccessToken, tok.Attach.Value}
-	for _, v := range tok.Attach.Params {
-		vals = append(vals, v)
-	}
-	masked := msg
-	for _, v := range vals {
-		if len(v) < 4 {
-			continue
-		}
-		for _, enc := range []string{v, url.QueryEscape(v), url.PathEscape(v), strings.ReplaceAll(url.QueryEscape(v), "+", "%20")} {
-			masked = strings.ReplaceAll(masked, enc, "[redacted]")
-		}
-	}
+	masked := c.redact(msg)
 	if masked == msg {
 		return err
 	}
-	return &scrubbedError{err: err, msg: masked}
+	return &redactedError{err: err, msg: masked}
 }
 
-// scrubbedError is err with a safe text. Unwrap keeps errors.Is/As working
+// redactedError is err with a safe text. Unwrap keeps errors.Is/As working
 // (context.Canceled, net.Error), and Timeout keeps http.Client's and
 // url.Error's timeout reporting.
-type scrubbedError struct {
+type redactedError struct {
 	err error
 	msg string
 }
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.err }
-func (e *scrubbedError) Timeout() bool { return isTimeout(e.err) }
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+func (e *redactedError) Timeout() bool { return isTimeout(e.err) }
 
 // bodySource hands out the request body as many times as needed: from
 // memory once it has been read, else from GetBody, else once from req.Body.

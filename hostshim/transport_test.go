@@ -142,3 +142,47 @@ func TestTransportTokenErrorIsReturned(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, core.CodeInvalidClient, ce.Code)
 }
+
+// DQE's older API refuses a token with HTTP 200 and error_id 30: the
+// Transport recognises it through core.Refused, renews once and retries,
+// and the caller reads the whole second answer.
+func TestTransportRenewsOnDQELegacyRefusal(t *testing.T) {
+	srv := startEmulator(t, emulator.Options{})
+	srv.SetDQELegacyErrors(true)
+	c, _ := newTestClient(t, configFor(t, srv, core.DQEIDMobile, nil))
+	old, err := c.Token(context.Background())
+	require.NoError(t, err)
+	srv.Reset() // every issued token is gone: the API answers 200 error_id 30
+	srv.SetDQELegacyErrors(true)
+	resp, err := (&http.Client{Transport: c.Transport(nil)}).Do(protectedRequest(t, srv, core.DQEIDMobile, "get"))
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `"status":"success"`)
+	assert.Equal(t, 1, srv.TokenRequests(core.DQEIDMobile), "one renewal")
+	tok, err := c.Token(context.Background())
+	require.NoError(t, err)
+	assert.NotEqual(t, old.AccessToken, tok.AccessToken)
+}
+
+// A 2xx JSON answer that is not a refusal reaches the caller whole, though
+// the Transport read its head.
+func TestTransportPeekKeepsTheBody(t *testing.T) {
+	big := `{"status":"success","pad":"` + strings.Repeat("x", 100<<10) + `"}`
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, big)
+	}))
+	defer api.Close()
+	srv := startEmulator(t, emulator.Options{})
+	c, _ := newTestClient(t, configFor(t, srv, core.DQEIDMobile, nil))
+	r, _ := http.NewRequest(http.MethodGet, api.URL+"/IDMOBILE/?number=1", nil)
+	resp, err := (&http.Client{Transport: c.Transport(nil)}).Do(r)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, big, string(body))
+}

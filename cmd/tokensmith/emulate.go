@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/tokensmith/tokensmith/core"
@@ -79,10 +81,37 @@ func writeConfigs(srv *emulator.Server, dir string) (map[string]string, error) {
 	paths := map[string]string{}
 	for _, p := range emulator.Providers {
 		path := filepath.Join(dir, p+".json")
-		if err := os.WriteFile(path, []byte(srv.Config(p)+"\n"), 0o600); err != nil {
+		if err := writeFileSafely(path, []byte(srv.Config(p)+"\n")); err != nil {
 			return nil, err
 		}
 		paths[p] = path
 	}
 	return paths, nil
+}
+
+// writeFileSafely writes data at path, mode 0600, never through a symlink
+// (issue 8 item 15: a symlink planted in --config-dir had the configs
+// written to its target, mode 0644). The data goes into a new file created
+// with O_EXCL|O_NOFOLLOW, which is then renamed over path: a rename
+// replaces a name, it never follows one.
+func writeFileSafely(path string, data []byte) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file (a symlink?): refusing to write there", path)
+	}
+	tmp := path + ".tmp-" + strconv.Itoa(os.Getpid())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }

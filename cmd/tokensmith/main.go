@@ -25,6 +25,7 @@ import (
 
 	"github.com/tokensmith/tokensmith/core"
 	"github.com/tokensmith/tokensmith/hostshim"
+	tswazero "github.com/tokensmith/tokensmith/hostshim/wazero"
 )
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -49,6 +50,12 @@ type env struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal cancels everything (requests, waits, reads);
+		// a second one gets the default behaviour: the process ends.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(os.Args[1:], env{ctx: ctx, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.LookupEnv})
 	stop()
 	os.Exit(code)
@@ -187,9 +194,9 @@ func parseRuntime(s string) (hostshim.Runtime, error) {
 	case "", "native":
 		return hostshim.Native, nil
 	case "wasm":
-		return hostshim.WASM, nil
+		return tswazero.Runtime(), nil
 	}
-	return 0, &core.Error{Code: core.CodeUsage, Message: "--runtime must be native or wasm"}
+	return nil, &core.Error{Code: core.CodeUsage, Message: "--runtime must be native or wasm"}
 }
 
 func clip(s string, n int) string {

@@ -151,6 +151,7 @@ type Server struct {
 	inflight sync.WaitGroup
 	faults   map[string][]Fault
 	counts   map[string]int
+	fleet    map[string]*fleetStats // fleet.go
 
 	movers moversState
 	dqe    dqeState
@@ -177,6 +178,7 @@ func New(opts Options) *Server {
 	s.routeDQE(mux)
 	s.routeByDesign(mux)
 	s.routeCRM(mux)
+	routes := s.fleetObserve(mux) // counts per fleet instance (fleet.go)
 	s.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Counting requests in flight lets Close wait for them; refusing
 		// new ones once closed keeps WaitGroup.Add from racing Wait.
@@ -192,7 +194,7 @@ func New(opts Options) *Server {
 		if cors(w, r) { // cors.go: loopback origins only
 			return
 		}
-		mux.ServeHTTP(w, r)
+		routes.ServeHTTP(w, r)
 	})
 	return s
 }
@@ -403,6 +405,7 @@ func (s *Server) Reset() {
 func (s *Server) resetLocked() {
 	s.faults = map[string][]Fault{}
 	s.counts = map[string]int{}
+	s.fleet = nil
 	s.movers = moversState{}
 	s.dqe = newDQEState()
 	s.byd = newBydState()
