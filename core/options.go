@@ -18,6 +18,11 @@ type Options struct {
 	TimeoutMs     int64  // each request's timeout, carried on the request step; 0 = 60000
 	HoldOffMs     int64  // after a failed renewal, no new attempt before now + HoldOffMs; 0 = 10000
 	LeasePollMs   int64  // a follower's poll interval (jittered 50–150 %); 0 = 500
+	// StoreRequired: never renew without the store's lease. By default a
+	// session whose store is unreachable and that holds nothing usable
+	// renews alone, once per hold-off window; a one-shot process (the CLI)
+	// that would do so on every run sets this and fails instead.
+	StoreRequired bool
 }
 
 // Option defaults and bounds. The bounds keep every sum of times far from
@@ -117,6 +122,14 @@ func ParseOptions(data []byte) (Options, error) {
 			o.Seed = n
 			return
 		}
+		if key == "store_required" {
+			b, err := fv.Bool()
+			if err != nil {
+				perr = optionError(key, "must be true or false")
+			}
+			o.StoreRequired = b
+			return
+		}
 		n, err := fv.Int64()
 		if err != nil {
 			perr = optionError(clip(key, 40), "must be a whole number")
@@ -167,6 +180,7 @@ func (o Options) MarshalWire() []byte {
 	w.int("timeout_ms", d.TimeoutMs)
 	w.int("hold_off_ms", d.HoldOffMs)
 	w.int("lease_poll_ms", d.LeasePollMs)
+	w.bool("store_required", d.StoreRequired)
 	return w.done()
 }
 

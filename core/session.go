@@ -77,6 +77,7 @@ type Session struct {
 	holdUntil int64  // no renewal before (unix ms)
 	holdErr   *Error // what the failed renewal answered
 	soloAfter int64  // store unreachable: no renewal without the lease before (unix ms)
+	late      bool   // the commit out is of a token served while the store was down
 
 	servedAT  string // access token and rev of the last token step
 	servedRev int64
@@ -389,6 +390,7 @@ var inputNames = [...]string{"next", "a response", "a lease answer", "a commit a
 func (s *Session) decide(now int64) Step {
 	if s.pend != nil && now >= s.holdUntil {
 		s.ph = phCommit
+		s.late = true
 		return Step{Kind: StepCommit, Token: *s.pend, BaseRev: s.baseRev}
 	}
 	st := s.tok.StateAt(now)
@@ -436,11 +438,14 @@ func (s *Session) onLease(now int64, r *LeaseResult) Step {
 	s.ph = phIdle
 	if r.Err != nil {
 		e := s.storeError("lease", r.Err)
-		if s.usable(now) == nil && now >= s.soloAfter && s.tok.StateAt(now) != Fresh {
-			// The store is unreachable and nothing usable is held: callers
-			// would fail until it returns. Renew without the lease, at most
-			// once per hold-off window (an outage must not become a grant
-			// storm: at MoversConnect each grant voids the other holders').
+		e.Retryable = r.Err.Retryable
+		if r.Err.Retryable && !s.opt.StoreRequired && s.usable(now) == nil && now >= s.soloAfter && s.tok.StateAt(now) != Fresh {
+			// The store is unreachable (a retryable store error; an unusable
+			// stored value is not, and nothing may replace it) and nothing
+			// usable is held: callers would fail until it returns. Renew
+			// without the lease, at most once per hold-off window (an outage
+			// must not become a grant storm: at MoversConnect each grant
+			// voids the other holders').
 			s.soloAfter = now + s.opt.HoldOffMs
 			s.leased, s.baseRev = false, 0
 			return s.send(now, s.choose(now))
@@ -643,6 +648,14 @@ func (s *Session) onCommit(now int64, r *CommitResult) Step {
 		s.pend = nil
 		s.resetRenewal()
 		s.holdUntil, s.holdErr = 0, nil
+		if late := s.late; late {
+			s.late = false
+			if s.tok.StateAt(now) != Fresh {
+				// Committed after a store outage, by now no longer fresh:
+				// renew it rather than serve what the host came here for.
+				return s.decide(now)
+			}
+		}
 		return s.serve()
 	}
 	// Lost: another holder committed first. Our token is dropped (at

@@ -351,7 +351,7 @@ func (c *Client) drive(f *flight, step core.Step) (*core.Token, error) {
 func (c *Client) lease(ctx context.Context, ttl time.Duration) core.LeaseResult {
 	acquired, tok, err := c.store.Lease(ctx, ttl)
 	if err == nil && tok != nil && tok.Provider != "" && tok.Provider != c.provider {
-		err = &core.Error{Code: core.CodeStore, Message: "the store holds a token of another provider (" + clipText(tok.Provider, 40) + "): not used, not replaced"}
+		err = &core.Error{Code: core.CodeStore, Message: "the store holds a token of another provider (" + clipText(tok.Provider, 40) + "): not used, not replaced", Retryable: false}
 	}
 	if err != nil {
 		if acquired {
@@ -392,12 +392,15 @@ func (c *Client) abort(leased bool, err error) error {
 // storeError is a store failure as the core wants it: code "store", the
 // text cleaned by the session's redactor.
 func (c *Client) storeError(err error) *core.Error {
-	msg := err.Error()
+	// A store that cannot be reached (Redis down, a disk error) is
+	// retryable: the core may renew without it. A *core.Error says for
+	// itself (a corrupt state file is not: nothing may replace it).
+	msg, retryable := err.Error(), true
 	var ce *core.Error
 	if errors.As(err, &ce) {
-		msg = ce.Message
+		msg, retryable = ce.Message, ce.Retryable
 	}
-	return &core.Error{Code: core.CodeStore, Message: c.redact(msg), Retryable: true}
+	return &core.Error{Code: core.CodeStore, Message: c.redact(msg), Retryable: retryable}
 }
 
 // Invalidate tells the Client that the API refused accessToken (a 401, or

@@ -87,6 +87,11 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
+// WithStoreRequired makes a store outage fail the call instead of renewing
+// without the store's lease (the core's option store_required). For
+// one-shot processes, which would otherwise renew alone on every run.
+func WithStoreRequired() Option { return func(o *options) { o.core.StoreRequired = true } }
+
 // withSleep replaces the host's sleep, so tests can record delays instead
 // of sleeping them.
 func withSleep(f func(context.Context, time.Duration) error) Option {

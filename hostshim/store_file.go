@@ -55,6 +55,16 @@ func storeError(msg string, err error) *core.Error {
 	return &core.Error{Code: core.CodeStore, Message: msg, Retryable: true}
 }
 
+// unusableError is a state file whose content cannot be used (corrupt, too
+// large, another provider's, not a regular file, unreadable). It is not
+// retryable: the core must not renew around it (a new grant would replace
+// what an operator has to look at), and it is never overwritten.
+func unusableError(msg string, err error) *core.Error {
+	e := storeError(msg, err)
+	e.Retryable = false
+	return e
+}
+
 // describeFSError is an OS error without the path (the caller names it).
 func describeFSError(err error) string {
 	var pe *fs.PathError
@@ -118,7 +128,7 @@ func (f *FileStore) Commit(ctx context.Context, t core.Token, baseRev int64) (bo
 		return false, stored, nil
 	}
 	if stored != nil && stored.Provider != "" && t.Provider != "" && stored.Provider != t.Provider {
-		return false, nil, storeError("the state file "+f.path+" holds a "+stored.Provider+" token: not overwritten", nil)
+		return false, nil, unusableError("the state file "+f.path+" holds a "+stored.Provider+" token: not overwritten", nil)
 	}
 	if err := f.write(t); err != nil {
 		return false, nil, err
@@ -202,25 +212,25 @@ func (f *FileStore) read() (*core.Token, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storeError("cannot open the state file "+f.path, err)
+		return nil, unusableError("cannot open the state file "+f.path, err)
 	}
 	defer file.Close()
 	if err := regular(file); err != nil {
-		return nil, storeError("the state file "+f.path, err)
+		return nil, unusableError("the state file "+f.path, err)
 	}
 	data, err := io.ReadAll(io.LimitReader(file, MaxStateBytes+1))
 	if err != nil {
-		return nil, storeError("cannot read the state file "+f.path, err)
+		return nil, unusableError("cannot read the state file "+f.path, err)
 	}
 	if len(data) > MaxStateBytes {
-		return nil, storeError("the state file "+f.path+" is larger than 1 MiB: not a token file", nil)
+		return nil, unusableError("the state file "+f.path+" is larger than 1 MiB: not a token file", nil)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil
 	}
 	t, err := core.ParseToken(data)
 	if err != nil {
-		return nil, storeError("the state file "+f.path+" is not a tokensmith token (corrupt?)", nil)
+		return nil, unusableError("the state file "+f.path+" is not a tokensmith token (corrupt?)", nil)
 	}
 	if t.AccessToken == "" && t.RefreshToken == "" {
 		return nil, nil

@@ -63,6 +63,8 @@ export interface SessionOptions {
   timeout_ms?: number;
   hold_off_ms?: number;
   lease_poll_ms?: number;
+  /** never renew without the store's lease: an unreachable store fails the call */
+  store_required?: boolean;
 }
 
 /** Where the core's WebAssembly module comes from. */

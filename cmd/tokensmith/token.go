@@ -86,7 +86,10 @@ func cmdToken(args []string, e env) int {
 		if err := checkState(e.ctx, *statePath, st, cfg.Provider); err != nil {
 			return fail(e, err)
 		}
-		opts = append(opts, hostshim.WithStore(st))
+		// A run is one shot: renewing alone whenever the store is down
+		// would make every run a grant (at MoversConnect, voiding the
+		// fleet's token). Fail and say so instead.
+		opts = append(opts, hostshim.WithStore(st), hostshim.WithStoreRequired())
 	}
 	c, err := hostshim.New(cfg, opts...)
 	if err != nil {
