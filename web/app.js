@@ -335,9 +335,10 @@ function masked(text) {
   return out;
 }
 
-function describeAttach(a) {
+function describeAttach(a, held) {
   if (!a) return "";
-  const params = a.params ? Object.keys(a.params) : [];
+  // held: parameters the broker keeps (DQE's licence): named, never shown.
+  const params = a.params ? Object.keys(a.params) : (held || []);
   const extra = params.length ? `, with ${params.join(", ")} beside it` : "";
   switch (a.in) {
     case "header": return `The token goes in the ${a.name} header${extra}.`;
@@ -358,7 +359,7 @@ async function renderCall() {
   }
   const { url, init } = vendorRequest();
   if (state.mode === "broker") {
-    $("attach-words").textContent = `${describeAttach(t.attach)} The page calls the broker, which attaches the token and forwards the call to the vendor's API; only the configured paths pass.`;
+    $("attach-words").textContent = `${describeAttach(t.attach, t.held_by_broker)} The page calls the broker, which attaches the token and forwards the call to the vendor's API; only the configured paths pass.`;
     $("call-preview").textContent = `${init.method} ${maskURL(url)}\n(no token, no secret on this request: the broker adds them)`;
     return;
   }
