@@ -74,7 +74,7 @@ wasm-budget: $(WASM_OUT)
 
 # wazero cold start and per-step cost against the native core.
 bench-wasm: $(WASM_OUT)
-	$(GO) test -run='^$$' -bench=WASM -benchmem ./hostshim/
+	$(GO) test -run='^$$' -bench=WASM -benchmem ./hostshim/wazero/
 
 demo:
 	$(GO) run ./cmd/tokensmith demo

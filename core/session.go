@@ -77,6 +77,7 @@ type Session struct {
 	holdUntil int64  // no renewal before (unix ms)
 	holdErr   *Error // what the failed renewal answered
 	soloAfter int64  // store unreachable: no renewal without the lease before (unix ms)
+	late      bool   // the commit out is of a token served while the store was down
 
 	servedAT  string // access token and rev of the last token step
 	servedRev int64
@@ -373,6 +374,7 @@ var inputNames = [...]string{"next", "a response", "a lease answer", "a commit a
 func (s *Session) decide(now int64) Step {
 	if s.pend != nil && now >= s.holdUntil {
 		s.ph = phCommit
+		s.late = true
 		return Step{Kind: StepCommit, Token: *s.pend, BaseRev: s.baseRev}
 	}
 	st := s.tok.StateAt(now)
@@ -630,6 +632,14 @@ func (s *Session) onCommit(now int64, r *CommitResult) Step {
 		s.pend = nil
 		s.resetRenewal()
 		s.holdUntil, s.holdErr = 0, nil
+		if late := s.late; late {
+			s.late = false
+			if s.tok.StateAt(now) != Fresh {
+				// Committed after a store outage, by now no longer fresh:
+				// renew it rather than serve what the host came here for.
+				return s.decide(now)
+			}
+		}
 		return s.serve()
 	}
 	// Lost: another holder committed first. Our token is dropped (at

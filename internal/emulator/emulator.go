@@ -191,6 +191,9 @@ func New(opts Options) *Server {
 		s.inflight.Add(1)
 		s.mu.Unlock()
 		defer s.inflight.Done()
+		if cors(w, r) { // cors.go: loopback origins only
+			return
+		}
 		routes.ServeHTTP(w, r)
 	})
 	return s

@@ -57,7 +57,8 @@ before(async () => {
     if (u.pathname === "/vectors.json") return res.end(vectors);
     if (u.pathname === "/configs.json") {
       // same: the DQE endpoint through this origin (a same-origin proxy, below);
-      // cross: the emulator itself, another origin that sends no CORS headers.
+      // cross: the emulator itself, another origin; it answers CORS only to
+      // http://127.0.0.1 and http://localhost pages, and this one is on 127.0.0.2.
       const cfg = emu.configs["dqe-idmobile"];
       return res.end(JSON.stringify({ same: { ...cfg, base_url: origin + "/dqe" }, cross: cfg }));
     }
@@ -72,8 +73,8 @@ before(async () => {
       headers: { "content-type": req.headers["content-type"] || "text/plain" }, body: req.method === "GET" ? undefined : body });
     res.writeHead(r.status, { "content-type": r.headers.get("content-type") || "text/plain" }).end(Buffer.from(await r.arrayBuffer()));
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  origin = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((r) => server.listen(0, "127.0.0.2", r));
+  origin = `http://127.0.0.2:${server.address().port}`;
   profile = mkdtempSync(join(tmpdir(), "tokensmith-chromium-"));
 });
 after(async () => {

@@ -16,7 +16,9 @@
 //
 // Routes:
 //   GET  /v/<id>/token        {"access_token", "token_type", "expires_at", "attach"}: for a browser that
-//                             calls the vendor itself (DQE's licence goes in attach.params by the vendor's design)
+//                             calls the vendor itself. Parameters the vendor wants beside the token
+//                             (DQE's licence, a secret) stay here, named in "held_by_broker": call
+//                             such a vendor through /v/<id>/api/ instead
 //   ANY  /v/<id>/api/<path>   <api base>/<path>?<query>, the token attached, the answer passed back
 
 import { createClient } from "../../index.js";
@@ -110,7 +112,15 @@ export default {
       if (method !== "GET") return json(405, { error: { code: "method_not_allowed" } }, cors(origin, { allow: "GET" }));
       try {
         const t = await client.token();
-        return json(200, { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, attach: t.attach }, cors(origin));
+        // attach.params are parameters the vendor wants beside the token;
+        // DQE's is the licence, a secret: it stays here. A browser names
+        // what it lacks from held_by_broker and calls such a vendor through
+        // /v/<id>/api/ instead.
+        const { params, ...attach } = t.attach || {};
+        const held = params ? Object.keys(params) : [];
+        const body = { access_token: t.access_token, token_type: t.token_type, expires_at: t.expires_at, attach };
+        if (held.length) body.held_by_broker = held;
+        return json(200, body, cors(origin));
       } catch (e) {
         return failure(e, origin);
       }
